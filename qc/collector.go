@@ -1,0 +1,182 @@
+package qc
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/bftkit/bftkit/crypto"
+	"github.com/bftkit/bftkit/types"
+)
+
+// ErrTooManySlots means a vote would open a slot beyond the collector's
+// bound; the vote is dropped. Engines prune old slots as views advance.
+var ErrTooManySlots = errors.New("vote collector: too many open slots")
+
+// Slot is what votes are collected for: a HotStuff view (Seq = 0), or a PBFT
+// (view, sequence number).
+type Slot struct {
+	View uint64
+	Seq  uint64
+}
+
+// SignedVote is one vote, already verified at the gateway: Signer signed
+// Digest for Slot.
+type SignedVote struct {
+	Slot   Slot
+	Digest types.BlockID
+	Signer types.ValidatorIndex
+	Sig    crypto.Signature
+}
+
+// Quorum is what a collector emits: a quorum of distinct members that signed
+// the same digest for the same slot, their signatures in signer order.
+type Quorum struct {
+	Slot    Slot
+	Digest  types.BlockID
+	Signers types.Bitmap
+	Sigs    []crypto.Signature
+}
+
+// Equivocation is two different votes signed by one validator for one slot.
+type Equivocation struct {
+	Signer        types.ValidatorIndex
+	Slot          Slot
+	First, Second SignedVote
+}
+
+// Collector gathers votes per slot and emits a Quorum once a quorum of
+// distinct validators signed the same digest. Each signer counts once per
+// slot: its first vote counts; a repeat of it is ignored; a different second
+// vote is not counted and is reported, once, as equivocation.
+//
+// The collector trusts that signatures were verified; it checks membership
+// and bounds its memory by the number of open slots.
+type Collector struct {
+	n, quorum, maxSlots int
+	slots               map[Slot]*slotVotes
+}
+
+type slotVotes struct {
+	first    map[types.ValidatorIndex]SignedVote
+	tallies  map[types.BlockID]*tally
+	reported types.Bitmap // signers already reported as equivocating
+}
+
+type tally struct {
+	signers types.Bitmap
+	emitted bool
+}
+
+// NewCollector returns a collector for a set of n validators that emits at
+// quorum signatures and keeps at most maxSlots slots open.
+func NewCollector(n, quorum, maxSlots int) *Collector {
+	return &Collector{n: n, quorum: quorum, maxSlots: maxSlots, slots: make(map[Slot]*slotVotes)}
+}
+
+// Add records a vote. It returns a Quorum the first time the vote's digest
+// reaches a quorum in its slot, and an Equivocation the first time the
+// signer is seen voting for two digests in one slot.
+func (c *Collector) Add(v SignedVote) (*Quorum, *Equivocation, error) {
+	if int(v.Signer) >= c.n {
+		return nil, nil, fmt.Errorf("vote collector: signer %d: %w", v.Signer, ErrNonMember)
+	}
+	sv, err := c.slot(v.Slot)
+	if err != nil {
+		return nil, nil, err
+	}
+	if prev, voted := sv.first[v.Signer]; voted {
+		if prev.Digest == v.Digest || sv.reported.Has(v.Signer) {
+			return nil, nil, nil
+		}
+		sv.reported.Set(v.Signer)
+		return nil, &Equivocation{Signer: v.Signer, Slot: v.Slot, First: prev, Second: v}, nil
+	}
+	sv.first[v.Signer] = v
+	t := sv.tallies[v.Digest]
+	if t == nil {
+		t = &tally{signers: types.NewBitmap(c.n)}
+		sv.tallies[v.Digest] = t
+	}
+	t.signers.Set(v.Signer)
+	if t.emitted || t.signers.Count() < c.quorum {
+		return nil, nil, nil
+	}
+	t.emitted = true
+	return c.quorumOf(v.Slot, v.Digest, sv, t), nil, nil
+}
+
+func (c *Collector) slot(s Slot) (*slotVotes, error) {
+	if sv, ok := c.slots[s]; ok {
+		return sv, nil
+	}
+	if len(c.slots) >= c.maxSlots {
+		return nil, fmt.Errorf("%w (%d)", ErrTooManySlots, c.maxSlots)
+	}
+	sv := &slotVotes{
+		first:    make(map[types.ValidatorIndex]SignedVote),
+		tallies:  make(map[types.BlockID]*tally),
+		reported: types.NewBitmap(c.n),
+	}
+	c.slots[s] = sv
+	return sv, nil
+}
+
+func (c *Collector) quorumOf(s Slot, d types.BlockID, sv *slotVotes, t *tally) *Quorum {
+	signers := slices.Clone(t.signers)
+	idx := signers.Indices()
+	sigs := make([]crypto.Signature, len(idx))
+	for k, i := range idx {
+		sigs[k] = sv.first[i].Sig
+	}
+	return &Quorum{Slot: s, Digest: d, Signers: signers, Sigs: sigs}
+}
+
+// Voters is the number of distinct validators that voted in slot s, for any
+// digest.
+func (c *Collector) Voters(s Slot) int {
+	if sv, ok := c.slots[s]; ok {
+		return len(sv.first)
+	}
+	return 0
+}
+
+// PruneBelow forgets every slot whose view is below view.
+func (c *Collector) PruneBelow(view uint64) {
+	for s := range c.slots {
+		if s.View < view {
+			delete(c.slots, s)
+		}
+	}
+}
+
+// OpenSlots is the number of slots currently tracked.
+func (c *Collector) OpenSlots() int { return len(c.slots) }
+
+// QC aggregates the quorum into a HotStuff quorum certificate.
+func (q *Quorum) QC() *types.QuorumCert {
+	agg, ok := crypto.AggregateSignatures(q.Sigs)
+	if !ok {
+		panic("qc: quorum with no signatures")
+	}
+	return &types.QuorumCert{View: q.Slot.View, BlockID: q.Digest, Signers: slices.Clone(q.Signers), Signature: agg.Bytes()}
+}
+
+// PBFTCert lists the quorum's individual signatures as a PBFT certificate.
+func (q *Quorum) PBFTCert(phase types.PBFTPhase) *types.PBFTCert {
+	c := &types.PBFTCert{Phase: phase, View: q.Slot.View, Seq: q.Slot.Seq, Digest: q.Digest}
+	for k, i := range q.Signers.Indices() {
+		c.Signers = append(c.Signers, i)
+		c.Signatures = append(c.Signatures, q.Sigs[k].Bytes())
+	}
+	return c
+}
+
+// DoubleSign converts the equivocation into wire evidence of the given kind.
+func (e *Equivocation) DoubleSign(kind types.MsgType) *types.DoubleSign {
+	return &types.DoubleSign{
+		Kind: kind, Signer: e.Signer, View: e.Slot.View, Seq: e.Slot.Seq,
+		DigestA: e.First.Digest, SignatureA: e.First.Sig.Bytes(),
+		DigestB: e.Second.Digest, SignatureB: e.Second.Sig.Bytes(),
+	}
+}
