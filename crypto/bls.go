@@ -143,3 +143,6 @@ func SignatureFromBytes(b []byte) (Signature, error) {
 	}
 	return s, nil
 }
+
+// String is a short hex prefix, enough to tell signatures apart in traces.
+func (s Signature) String() string { return hex.EncodeToString(s.Bytes()[:8]) }
