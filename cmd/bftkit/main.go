@@ -22,6 +22,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newKeysCmd(), newTestnetCmd())
+	root.AddCommand(newVersionCmd(), newKeysCmd(), newTestnetCmd(), newSimCmd())
 	return root
 }

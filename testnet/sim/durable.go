@@ -1,0 +1,39 @@
+package sim
+
+import "github.com/bftkit/bftkit/types"
+
+// Durable is what survives a crash of a simulated node: exactly what its
+// engine asked to be made durable through Ready, and the blocks its
+// application applied. The simulator writes it before sending a Ready's
+// messages, as the contract says, so a crash between the two cannot happen
+// in the wrong order.
+type Durable struct {
+	SafetyState []byte
+	Blocks      map[types.BlockID]*types.Block
+	// Committed are the blocks applied to the application, in height order.
+	Committed []types.CommittedBlock
+}
+
+func newDurable() *Durable {
+	return &Durable{Blocks: make(map[types.BlockID]*types.Block)}
+}
+
+// clone copies the durable state for a restarted engine, so that the engine
+// cannot alter what is "on disk" except through Ready.
+func (d *Durable) clone() *Durable {
+	c := &Durable{
+		SafetyState: append([]byte(nil), d.SafetyState...),
+		Blocks:      make(map[types.BlockID]*types.Block, len(d.Blocks)),
+		Committed:   append([]types.CommittedBlock(nil), d.Committed...),
+	}
+	for id, b := range d.Blocks {
+		c.Blocks[id] = b
+	}
+	if d.SafetyState == nil {
+		c.SafetyState = nil
+	}
+	return c
+}
+
+// Height is the height of the last applied block, 0 before the first.
+func (d *Durable) Height() uint64 { return uint64(len(d.Committed)) }

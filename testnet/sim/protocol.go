@@ -1,0 +1,61 @@
+package sim
+
+import (
+	"math/rand/v2"
+
+	"github.com/bftkit/bftkit/types"
+)
+
+// NodeEnv is what an engine is built from: its identity, the set size, a
+// random source of its own derived from the run's seed, and its durable
+// state (empty on first start, the crash survivor on restart).
+type NodeEnv struct {
+	ID      types.ValidatorIndex
+	N       int
+	ChainID string
+	Rand    *rand.Rand
+	Durable *Durable
+}
+
+// Behaviour turns an honest engine into a Byzantine one. It wraps the
+// engine (a decorator), so honest code carries no test hooks.
+type Behaviour func(honest types.Engine, env NodeEnv) types.Engine
+
+// Protocol is an engine the simulator can run, with the Byzantine
+// behaviours it knows by name.
+type Protocol struct {
+	Name string
+	// New builds an engine; on restart env.Durable holds what survived.
+	New func(env NodeEnv) types.Engine
+	// Behaviours are the protocol's own Byzantine decorators by name; the
+	// simulator adds the generic ones (see GenericBehaviours).
+	Behaviours map[string]Behaviour
+	// CoreMustInclude lists nodes the protocol cannot be live without
+	// (a fixed leader); the liveness core always contains them.
+	CoreMustInclude []types.ValidatorIndex
+	// Validate checks a committed block beyond the generic invariants;
+	// nil if the protocol adds none.
+	Validate func(b types.CommittedBlock, prev *types.CommittedBlock) error
+}
+
+// Behaviour looks a behaviour up by name among the protocol's own and the
+// generic ones.
+func (p *Protocol) Behaviour(name string) (Behaviour, bool) {
+	if b, ok := p.Behaviours[name]; ok {
+		return b, true
+	}
+	b, ok := GenericBehaviours[name]
+	return b, ok
+}
+
+// BehaviourNames lists every behaviour the protocol accepts.
+func (p *Protocol) BehaviourNames() []string {
+	var names []string
+	for n := range GenericBehaviours {
+		names = append(names, n)
+	}
+	for n := range p.Behaviours {
+		names = append(names, n)
+	}
+	return sortedUnique(names)
+}
