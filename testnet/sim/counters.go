@@ -2,11 +2,13 @@ package sim
 
 import "github.com/bftkit/bftkit/types"
 
-// Count is how many messages of one type were created (one per signed
-// message, however many recipients) and sent (one per recipient), and the
-// bytes sent.
+// Count tallies one message type. Every consensus message carries one
+// signature, so Created counts signatures created (one per message, however
+// many recipients) and Delivered counts signatures verified (the gateway of
+// each recipient verifies what it receives). Sent counts one per recipient,
+// whether or not the network then loses it; Bytes are the bytes sent.
 type Count struct {
-	Created, Sent, Bytes uint64
+	Created, Sent, Delivered, Bytes uint64
 }
 
 // Counters tally the messages of a run by type; the complexity benchmark
@@ -30,12 +32,19 @@ func (c *Counters) sent(t types.MsgType, bytes int) {
 	c.ByType[t] = x
 }
 
+func (c *Counters) delivered(t types.MsgType) {
+	x := c.ByType[t]
+	x.Delivered++
+	c.ByType[t] = x
+}
+
 // Total sums every type.
 func (c Counters) Total() Count {
 	var t Count
 	for _, x := range c.ByType {
 		t.Created += x.Created
 		t.Sent += x.Sent
+		t.Delivered += x.Delivered
 		t.Bytes += x.Bytes
 	}
 	return t

@@ -36,6 +36,11 @@ type Protocol struct {
 	// Validate checks a committed block beyond the generic invariants;
 	// nil if the protocol adds none.
 	Validate func(b types.CommittedBlock, prev *types.CommittedBlock) error
+	// CheckReady checks an honest node's Ready against the safety state it
+	// had durably stored before (nil at first start): that the safety state
+	// only grows, and that every vote or timeout leaving is covered by the
+	// safety state of this Ready or an earlier one. nil if none.
+	CheckReady func(durableSafety []byte, rd *types.Ready) error
 }
 
 // Behaviour looks a behaviour up by name among the protocol's own and the

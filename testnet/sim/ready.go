@@ -15,6 +15,12 @@ func (s *Sim) processReady(n *node) {
 			return
 		}
 		rd := n.engine.Ready()
+		if check := s.cfg.Protocol.CheckReady; check != nil && n.honest() {
+			if err := check(n.durable.SafetyState, &rd); err != nil {
+				s.fail(n.id, fmt.Sprintf("safety state: %v", err))
+				return
+			}
+		}
 		s.persist(n, &rd)
 		for _, m := range rd.Messages {
 			s.send(n, m)

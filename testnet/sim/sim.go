@@ -221,6 +221,7 @@ func (s *Sim) stepNode(n *node, p *packet) {
 		return
 	}
 	s.log.add(event{tick: s.now, kind: evDeliver, node: n.id, peer: p.from, msgType: p.msgType, size: len(p.data)})
+	s.counters.delivered(p.msgType)
 	if err := n.engine.Step(m); err != nil {
 		s.log.add(event{tick: s.now, kind: evRejected, node: n.id, peer: p.from, msgType: p.msgType, size: len(p.data)})
 	}
