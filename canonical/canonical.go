@@ -12,11 +12,13 @@ package canonical
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 )
 
-// MaxFieldBytes bounds a single variable-length field. Sign bytes are built
-// from validated messages, so a longer field is a programming error.
-const MaxFieldBytes = 1 << 20
+// MaxFieldBytes is the longest field the 4-byte length prefix can describe.
+// No field of a decodable message comes near it (messages are bounded far
+// lower), so hashing an unvalidated block can never reach the panic below.
+const MaxFieldBytes = math.MaxUint32
 
 // Encoder appends fields to a canonical byte string. The zero value is not
 // usable: start with New, which writes the domain tag and the chain ID first.
@@ -52,7 +54,7 @@ func (e *Encoder) Fixed(b []byte) *Encoder {
 
 // Bytes appends b with a 4-byte length prefix.
 func (e *Encoder) Bytes(b []byte) *Encoder {
-	if len(b) > MaxFieldBytes {
+	if uint64(len(b)) > MaxFieldBytes {
 		panic(fmt.Sprintf("canonical: field of %d bytes exceeds %d", len(b), MaxFieldBytes))
 	}
 	e.buf = binary.BigEndian.AppendUint32(e.buf, uint32(len(b)))

@@ -14,6 +14,7 @@
 package crypto
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -35,6 +36,8 @@ var (
 	ErrBadPoint        = errors.New("not a valid point of the BLS12-381 subgroup")
 	ErrZeroPublicKey   = errors.New("public key is the point at infinity")
 	ErrZeroSecretKey   = errors.New("secret key is zero")
+	ErrZeroSignature   = errors.New("signature is the point at infinity")
+	ErrNonCanonical    = errors.New("not the canonical encoding of its point")
 )
 
 func init() {
@@ -120,6 +123,9 @@ func PublicKeyFromBytes(b []byte) (PublicKey, error) {
 	if pk.p.IsZero() {
 		return PublicKey{}, ErrZeroPublicKey
 	}
+	if !bytes.Equal(pk.p.Serialize(), buf[:]) {
+		return PublicKey{}, ErrNonCanonical
+	}
 	return pk, nil
 }
 
@@ -129,8 +135,12 @@ func (s Signature) Bytes() []byte { return s.s.Serialize() }
 // Equal reports whether two signatures are the same point.
 func (s Signature) Equal(other Signature) bool { return s.s.IsEqual(&other.s) }
 
-// SignatureFromBytes decodes a compressed signature, rejecting points off the
-// subgroup.
+// SignatureFromBytes decodes a compressed signature. It rejects points off
+// the subgroup, the point at infinity (no real key's signature, nor any
+// aggregate of them), and non-canonical encodings: herumi v1.36.4 decodes
+// 0xc0 00…00 XX as the infinity for every XX, and a signature must have
+// exactly one encoding so that relays cannot alter signed messages and
+// evidence is unique.
 func SignatureFromBytes(b []byte) (Signature, error) {
 	if len(b) != SignatureSize {
 		return Signature{}, ErrSignatureLength
@@ -140,6 +150,12 @@ func SignatureFromBytes(b []byte) (Signature, error) {
 	var s Signature
 	if err := s.s.Deserialize(buf[:]); err != nil {
 		return Signature{}, ErrBadPoint
+	}
+	if s.s.IsZero() {
+		return Signature{}, ErrZeroSignature
+	}
+	if !bytes.Equal(s.s.Serialize(), buf[:]) {
+		return Signature{}, ErrNonCanonical
 	}
 	return s, nil
 }

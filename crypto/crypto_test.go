@@ -266,3 +266,31 @@ func TestMerkleRootCommitsToOrderAndContent(t *testing.T) {
 	require.NotEqual(t, a, MerkleRoot([][]byte{[]byte("a"), []byte("c")}))
 	require.NotEqual(t, a, MerkleRoot([][]byte{[]byte("ab")}))
 }
+
+// herumi decodes 0xc0 00…00 XX as the point at infinity for every XX (found
+// by FuzzSignatureFromBytes). Only the canonical encoding of a real point
+// may decode, so a signature has exactly one encoding.
+func TestSignatureEncodingIsCanonical(t *testing.T) {
+	for _, last := range []byte{0, 1, 0x7f, 0xff} {
+		b := make([]byte, SignatureSize)
+		b[0], b[SignatureSize-1] = 0xc0, last
+		_, err := SignatureFromBytes(b)
+		require.Error(t, err, "last byte %#x", last)
+	}
+	good := Sign(testKeys(1)[0], []byte("m")).Bytes()
+	_, err := SignatureFromBytes(good)
+	require.NoError(t, err)
+}
+
+func TestKeyFileAcceptsEitherHexCase(t *testing.T) {
+	sk := testKeys(1)[0]
+	path := filepath.Join(t.TempDir(), "key.json")
+	require.NoError(t, SaveKeyFile(path, sk))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	pk := sk.PublicKey().String()
+	upper := strings.Replace(string(data), pk, strings.ToUpper(pk), 1)
+	got, err := ParseKeyFile([]byte(upper))
+	require.NoError(t, err)
+	require.Equal(t, sk.Bytes(), got.Bytes())
+}

@@ -1,6 +1,7 @@
 package crypto
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -112,7 +113,11 @@ func ParseKeyFile(data []byte) (*SecretKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret_key: %w", err)
 	}
-	if kf.PublicKey != hex.EncodeToString(sk.PublicKey().Bytes()) {
+	pkBytes, err := hex.DecodeString(kf.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("public_key: not hex: %w", err)
+	}
+	if !bytes.Equal(pkBytes, sk.PublicKey().Bytes()) {
 		return nil, errors.New("public_key: does not match secret_key")
 	}
 	popBytes, err := hex.DecodeString(kf.PoP)

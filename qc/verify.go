@@ -141,6 +141,11 @@ func (v *Verifier) VerifyPBFTCert(c *types.PBFTCert, threshold int) error {
 	if c == nil {
 		return ErrMissing
 	}
+	if threshold < 1 || threshold > v.vs.N() {
+		// A caller bug, not a peer's: refuse rather than accept an empty
+		// certificate.
+		return fmt.Errorf("pbft cert: threshold %d is outside 1..%d", threshold, v.vs.N())
+	}
 	if err := c.ValidateBasic(); err != nil {
 		return err
 	}

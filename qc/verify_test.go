@@ -170,3 +170,11 @@ func TestVerifyPBFTCert(t *testing.T) {
 	require.ErrorContains(t, v.VerifyPBFTCert(mismatch, q), "3 signers but 2 signatures")
 	require.ErrorIs(t, v.VerifyPBFTCert(nil, q), qc.ErrMissing)
 }
+
+func TestVerifyPBFTCertRefusesANonPositiveThreshold(t *testing.T) {
+	fx := typestest.Validators(4, 1)
+	v := qc.NewVerifier(typestest.ChainID, fx.Set)
+	empty := &types.PBFTCert{Phase: types.PhaseCommit, View: 1, Seq: 1, Digest: blockA}
+	require.ErrorContains(t, v.VerifyPBFTCert(empty, 0), "threshold 0")
+	require.ErrorContains(t, v.VerifyPBFTCert(empty, 5), "threshold 5")
+}

@@ -56,3 +56,12 @@ func TestBlockValidateBasicLimits(t *testing.T) {
 	var nilBlock *types.Block
 	require.Error(t, nilBlock.ValidateBasic())
 }
+
+// Hashing must not panic on a block that was never validated, however
+// large its fields (found by FuzzBlockUnmarshal's review).
+func TestBlockIDOfUnvalidatedOversizedBlock(t *testing.T) {
+	b := typestest.Block(1, 1, 10)
+	b.ParentAppHash = make([]byte, 1<<20+1)
+	require.NotPanics(t, func() { b.ID() })
+	require.Error(t, b.ValidateBasic())
+}

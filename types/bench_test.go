@@ -1,0 +1,78 @@
+package types_test
+
+import (
+	"testing"
+
+	"github.com/bftkit/bftkit/crypto"
+	"github.com/bftkit/bftkit/types"
+	"github.com/bftkit/bftkit/types/typestest"
+)
+
+// benchBlock is a HotStuff block of 1,000 transactions of 100 bytes with a
+// justify QC from the 4-validator fixture.
+func benchBlock() *types.Block {
+	fx := typestest.Validators(4, 1)
+	parent := typestest.Block(1, 1, 100)
+	block := typestest.Block(2, 1000, 100)
+	block.ParentID = parent.ID()
+	block.ParentAppHash = make([]byte, crypto.HashSize)
+	block.Justify = fx.QC(1, parent.ID(), 0, 1, 2)
+	return block
+}
+
+func BenchmarkBlockID(b *testing.B) {
+	block := benchBlock()
+	b.SetBytes(1000 * 100)
+	b.ReportAllocs()
+	for b.Loop() {
+		block.ID()
+	}
+}
+
+func benchVote() types.Message {
+	fx := typestest.Validators(4, 1)
+	id := typestest.Block(2, 1, 8).ID()
+	sig := crypto.Sign(fx.Keys[2], types.VoteSignBytes(typestest.ChainID, 2, id))
+	return types.Message{From: 2, To: 3, Payload: &types.Vote{View: 2, BlockID: id, Voter: 2, Signature: sig.Bytes()}}
+}
+
+func benchProposal() types.Message {
+	fx := typestest.Validators(4, 1)
+	block := benchBlock()
+	block.Proposer = 2
+	sig := crypto.Sign(fx.Keys[2], types.ProposalSignBytes(typestest.ChainID, block.View, block.ID()))
+	return types.Message{From: 2, Broadcast: true, Payload: &types.Proposal{Block: block, Signature: sig.Bytes()}}
+}
+
+func benchEncode(b *testing.B, m types.Message) {
+	data, err := types.EncodeMessage(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := types.EncodeMessage(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchDecode(b *testing.B, m types.Message) {
+	data, err := types.EncodeMessage(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := types.DecodeMessage(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodeVote(b *testing.B)  { benchEncode(b, benchVote()) }
+func BenchmarkDecodeVote(b *testing.B)  { benchDecode(b, benchVote()) }
+func BenchmarkEncodeBlock(b *testing.B) { benchEncode(b, benchProposal()) }
+func BenchmarkDecodeBlock(b *testing.B) { benchDecode(b, benchProposal()) }
