@@ -198,7 +198,7 @@ func TestKeyFileErrorsAreClear(t *testing.T) {
 		want string
 	}{
 		"not json":      {func(string) string { return "{" }, "not valid JSON"},
-		"wrong type":    {func(s string) string { return strings.Replace(s, KeyFileType, "ed25519", 1) }, "type"},
+		"wrong type":    {func(s string) string { return strings.Replace(s, KeyFileType, "ed25519", 1) }, `type: got "ed25519"`},
 		"bad hex":       {func(s string) string { return strings.Replace(s, `"secret_key": "`, `"secret_key": "zz`, 1) }, "secret_key: not hex"},
 		"mismatched pk": {func(s string) string { return replaceField(s, "public_key", other.PublicKey().String()) }, "public_key: does not match"},
 		"bad pop": {func(s string) string {

@@ -1,24 +1,11 @@
 package qc
 
 import (
-	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/bftkit/bftkit/crypto"
 	"github.com/bftkit/bftkit/types"
 )
-
-// ErrTooManySlots means a vote would open a slot beyond the collector's
-// bound; the vote is dropped. Engines prune old slots as views advance.
-var ErrTooManySlots = errors.New("vote collector: too many open slots")
-
-// Slot is what votes are collected for: a HotStuff view (Seq = 0), or a PBFT
-// (view, sequence number).
-type Slot struct {
-	View uint64
-	Seq  uint64
-}
 
 // SignedVote is one vote, already verified at the gateway: Signer signed
 // Digest for Slot.
@@ -50,11 +37,12 @@ type Equivocation struct {
 // slot: its first vote counts; a repeat of it is ignored; a different second
 // vote is not counted and is reported, once, as equivocation.
 //
-// The collector trusts that signatures were verified; it checks membership
-// and bounds its memory by the number of open slots.
+// The collector trusts that signatures were verified. It checks membership,
+// refuses votes for pruned slots, and bounds memory by a per-signer quota
+// of open slots (CollectorConfig).
 type Collector struct {
-	n, quorum, maxSlots int
-	slots               map[Slot]*slotVotes
+	gate  slotGate
+	slots map[Slot]*slotVotes
 }
 
 type slotVotes struct {
@@ -68,61 +56,59 @@ type tally struct {
 	emitted bool
 }
 
-// NewCollector returns a collector for a set of n validators that emits at
-// quorum signatures and keeps at most maxSlots slots open.
-func NewCollector(n, quorum, maxSlots int) *Collector {
-	return &Collector{n: n, quorum: quorum, maxSlots: maxSlots, slots: make(map[Slot]*slotVotes)}
+// NewCollector returns an empty collector.
+func NewCollector(cfg CollectorConfig) *Collector {
+	return &Collector{gate: newSlotGate(cfg), slots: make(map[Slot]*slotVotes)}
 }
 
 // Add records a vote. It returns a Quorum the first time the vote's digest
 // reaches a quorum in its slot, and an Equivocation the first time the
 // signer is seen voting for two digests in one slot.
 func (c *Collector) Add(v SignedVote) (*Quorum, *Equivocation, error) {
-	if int(v.Signer) >= c.n {
-		return nil, nil, fmt.Errorf("vote collector: signer %d: %w", v.Signer, ErrNonMember)
+	sv := c.slots[v.Slot]
+	prev, voted := SignedVote{}, false
+	if sv != nil {
+		prev, voted = sv.first[v.Signer]
 	}
-	sv, err := c.slot(v.Slot)
-	if err != nil {
+	if err := c.gate.admit(v.Slot, v.Signer, !voted); err != nil {
 		return nil, nil, err
 	}
-	if prev, voted := sv.first[v.Signer]; voted {
+	if voted {
 		if prev.Digest == v.Digest || sv.reported.Has(v.Signer) {
 			return nil, nil, nil
 		}
 		sv.reported.Set(v.Signer)
 		return nil, &Equivocation{Signer: v.Signer, Slot: v.Slot, First: prev, Second: v}, nil
 	}
+	if sv == nil {
+		sv = c.openSlot(v.Slot)
+	}
 	sv.first[v.Signer] = v
+	c.gate.open[v.Signer]++
 	t := sv.tallies[v.Digest]
 	if t == nil {
-		t = &tally{signers: types.NewBitmap(c.n)}
+		t = &tally{signers: types.NewBitmap(c.gate.cfg.N)}
 		sv.tallies[v.Digest] = t
 	}
 	t.signers.Set(v.Signer)
-	if t.emitted || t.signers.Count() < c.quorum {
+	if t.emitted || t.signers.Count() < c.gate.cfg.Quorum {
 		return nil, nil, nil
 	}
 	t.emitted = true
-	return c.quorumOf(v.Slot, v.Digest, sv, t), nil, nil
+	return quorumOf(v.Slot, v.Digest, sv, t), nil, nil
 }
 
-func (c *Collector) slot(s Slot) (*slotVotes, error) {
-	if sv, ok := c.slots[s]; ok {
-		return sv, nil
-	}
-	if len(c.slots) >= c.maxSlots {
-		return nil, fmt.Errorf("%w (%d)", ErrTooManySlots, c.maxSlots)
-	}
+func (c *Collector) openSlot(s Slot) *slotVotes {
 	sv := &slotVotes{
 		first:    make(map[types.ValidatorIndex]SignedVote),
 		tallies:  make(map[types.BlockID]*tally),
-		reported: types.NewBitmap(c.n),
+		reported: types.NewBitmap(c.gate.cfg.N),
 	}
 	c.slots[s] = sv
-	return sv, nil
+	return sv
 }
 
-func (c *Collector) quorumOf(s Slot, d types.BlockID, sv *slotVotes, t *tally) *Quorum {
+func quorumOf(s Slot, d types.BlockID, sv *slotVotes, t *tally) *Quorum {
 	signers := slices.Clone(t.signers)
 	idx := signers.Indices()
 	sigs := make([]crypto.Signature, len(idx))
@@ -141,10 +127,17 @@ func (c *Collector) Voters(s Slot) int {
 	return 0
 }
 
-// PruneBelow forgets every slot whose view is below view.
-func (c *Collector) PruneBelow(view uint64) {
-	for s := range c.slots {
-		if s.View < view {
+// PruneBelow forgets every slot with a view below view or a sequence
+// number below seq, and refuses votes for such slots from now on. HotStuff
+// prunes by view (seq 0); PBFT also by sequence number at each stable
+// checkpoint. Floors only rise.
+func (c *Collector) PruneBelow(view, seq uint64) {
+	c.gate.raise(view, seq)
+	for s, sv := range c.slots {
+		if c.gate.stale(s) {
+			for i := range sv.first {
+				c.gate.open[i]--
+			}
 			delete(c.slots, s)
 		}
 	}
@@ -172,10 +165,12 @@ func (q *Quorum) PBFTCert(phase types.PBFTPhase) *types.PBFTCert {
 	return c
 }
 
-// DoubleSign converts the equivocation into wire evidence of the given kind.
-func (e *Equivocation) DoubleSign(kind types.MsgType) *types.DoubleSign {
+// DoubleSign converts the equivocation into wire evidence. kind and phase
+// say which sign bytes the two signatures cover (phase only for PBFT votes),
+// so that anyone can check the evidence against the signer's key.
+func (e *Equivocation) DoubleSign(kind types.MsgType, phase types.PBFTPhase) *types.DoubleSign {
 	return &types.DoubleSign{
-		Kind: kind, Signer: e.Signer, View: e.Slot.View, Seq: e.Slot.Seq,
+		Kind: kind, Phase: phase, Signer: e.Signer, View: e.Slot.View, Seq: e.Slot.Seq,
 		DigestA: e.First.Digest, SignatureA: e.First.Sig.Bytes(),
 		DigestB: e.Second.Digest, SignatureB: e.Second.Sig.Bytes(),
 	}

@@ -14,19 +14,27 @@ import (
 )
 
 // naiveCollector is the collector's rules written as plainly as possible:
-// it keeps every vote and recomputes from the whole history on each one.
+// it keeps every admitted vote and recomputes from the whole history on
+// each one.
 type naiveCollector struct {
-	n, quorum int
-	votes     []qc.SignedVote
+	n, quorum, quota    int
+	viewFloor, seqFloor uint64
+	votes               []qc.SignedVote
 }
 
 type naiveResult struct {
 	quorum   *qc.Quorum
 	evidence *qc.Equivocation
+	err      error
 }
 
 func (c *naiveCollector) add(v qc.SignedVote) naiveResult {
-	defer func() { c.votes = append(c.votes, v) }()
+	if int(v.Signer) >= c.n {
+		return naiveResult{err: qc.ErrNonMember}
+	}
+	if v.Slot.View < c.viewFloor || v.Slot.Seq < c.seqFloor {
+		return naiveResult{err: qc.ErrStale}
+	}
 	var bySigner []qc.SignedVote
 	for _, p := range c.votes {
 		if p.Slot == v.Slot && p.Signer == v.Signer {
@@ -34,6 +42,7 @@ func (c *naiveCollector) add(v qc.SignedVote) naiveResult {
 		}
 	}
 	if len(bySigner) > 0 {
+		c.votes = append(c.votes, v)
 		first := bySigner[0]
 		if first.Digest == v.Digest {
 			return naiveResult{}
@@ -45,11 +54,21 @@ func (c *naiveCollector) add(v qc.SignedVote) naiveResult {
 		}
 		return naiveResult{evidence: &qc.Equivocation{Signer: v.Signer, Slot: v.Slot, First: first, Second: v}}
 	}
+	slotsOfSigner := map[qc.Slot]bool{}
+	for _, p := range c.votes {
+		if p.Signer == v.Signer {
+			slotsOfSigner[p.Slot] = true
+		}
+	}
+	if len(slotsOfSigner) >= c.quota {
+		return naiveResult{err: qc.ErrTooManySlots}
+	}
+	c.votes = append(c.votes, v)
 	// v is the signer's first vote in the slot: count the first votes for
 	// v's digest, v included.
-	firsts := map[types.ValidatorIndex]qc.SignedVote{v.Signer: v}
+	firsts := map[types.ValidatorIndex]qc.SignedVote{}
 	for _, p := range c.votes {
-		if _, seen := firsts[p.Signer]; !seen && p.Slot == v.Slot && !hasEarlier(c.votes, p) {
+		if _, seen := firsts[p.Signer]; !seen && p.Slot == v.Slot {
 			firsts[p.Signer] = p
 		}
 	}
@@ -69,21 +88,20 @@ func (c *naiveCollector) add(v qc.SignedVote) naiveResult {
 	return naiveResult{quorum: &qc.Quorum{Slot: v.Slot, Digest: v.Digest, Signers: signers, Sigs: sigs}}
 }
 
-// hasEarlier reports whether p's signer voted in p's slot before p.
-func hasEarlier(votes []qc.SignedVote, p qc.SignedVote) bool {
-	for _, q := range votes {
-		if q == p {
-			return false
-		}
-		if q.Slot == p.Slot && q.Signer == p.Signer {
-			return true
+func (c *naiveCollector) prune(view, seq uint64) {
+	c.viewFloor, c.seqFloor = max(c.viewFloor, view), max(c.seqFloor, seq)
+	kept := c.votes[:0]
+	for _, p := range c.votes {
+		if p.Slot.View >= c.viewFloor && p.Slot.Seq >= c.seqFloor {
+			kept = append(kept, p)
 		}
 	}
-	return false
+	c.votes = kept
 }
 
-// The collector must agree with the naive one on every step of random vote
-// streams full of duplicates, equivocations and interleaved slots.
+// The collector must agree with the naive one on every step of random
+// streams full of duplicates, equivocations, interleaved slots, non-members,
+// pruning, stale votes and exhausted quotas.
 func TestCollectorMatchesNaiveImplementation(t *testing.T) {
 	sigs := make([]crypto.Signature, 4)
 	for i := range sigs {
@@ -92,20 +110,31 @@ func TestCollectorMatchesNaiveImplementation(t *testing.T) {
 	for seed := uint64(1); seed <= 300; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 0))
 		n := []int{1, 4, 5, 7, 10}[rng.IntN(5)]
-		quorum := 2*n/3 + 1
-		fast := qc.NewCollector(n, quorum, 1000)
-		naive := &naiveCollector{n: n, quorum: quorum}
-		for step := range 200 {
+		cfg := qc.CollectorConfig{N: n, Quorum: 2*n/3 + 1, MaxSlotsPerSigner: 1 + rng.IntN(6)}
+		fast := qc.NewCollector(cfg)
+		naive := &naiveCollector{n: n, quorum: cfg.Quorum, quota: cfg.MaxSlotsPerSigner}
+		var view, seq uint64 // the floors, moving up now and then
+		for step := range 300 {
+			if rng.IntN(40) == 0 {
+				view, seq = view+uint64(rng.IntN(2)), seq+uint64(rng.IntN(2))
+				fast.PruneBelow(view, seq)
+				naive.prune(view, seq)
+				continue
+			}
 			v := qc.SignedVote{
-				Slot:   qc.Slot{View: uint64(rng.IntN(3)), Seq: uint64(rng.IntN(2))},
+				Slot:   qc.Slot{View: view + uint64(rng.IntN(4)) - min(view, 1), Seq: seq + uint64(rng.IntN(3)) - min(seq, 1)},
 				Digest: types.BlockID{byte(rng.IntN(3))},
-				Signer: types.ValidatorIndex(rng.IntN(n)),
+				Signer: types.ValidatorIndex(rng.IntN(n + 1)), // n is a non-member
 				Sig:    sigs[rng.IntN(len(sigs))],
 			}
 			gotQ, gotE, err := fast.Add(v)
-			require.NoError(t, err)
 			want := naive.add(v)
 			ctx := fmt.Sprintf("seed %d step %d vote %+v", seed, step, v)
+			if want.err != nil {
+				require.ErrorIs(t, err, want.err, ctx)
+			} else {
+				require.NoError(t, err, ctx)
+			}
 			require.Equal(t, want.quorum, gotQ, ctx)
 			require.Equal(t, want.evidence, gotE, ctx)
 		}
@@ -114,7 +143,7 @@ func TestCollectorMatchesNaiveImplementation(t *testing.T) {
 
 func TestCollectorEmitsQCOnceAtQuorum(t *testing.T) {
 	fx := typestest.Validators(4, 1)
-	c := qc.NewCollector(4, 3, 10)
+	c := qc.NewCollector(qc.CollectorConfig{N: 4, Quorum: 3, MaxSlotsPerSigner: 10})
 	v := qc.NewVerifier(typestest.ChainID, fx.Set)
 	vote := func(i int) qc.SignedVote {
 		return qc.SignedVote{Slot: qc.Slot{View: 5}, Digest: blockA, Signer: types.ValidatorIndex(i),
@@ -139,7 +168,7 @@ func TestCollectorEmitsQCOnceAtQuorum(t *testing.T) {
 
 func TestCollectorReportsEquivocationOnce(t *testing.T) {
 	fx := typestest.Validators(4, 1)
-	c := qc.NewCollector(4, 3, 10)
+	c := qc.NewCollector(qc.CollectorConfig{N: 4, Quorum: 3, MaxSlotsPerSigner: 10})
 	sign := func(d types.BlockID) crypto.Signature {
 		return crypto.Sign(fx.Keys[1], types.VoteSignBytes(typestest.ChainID, 2, d))
 	}
@@ -150,7 +179,7 @@ func TestCollectorReportsEquivocationOnce(t *testing.T) {
 	_, e, _ := c.Add(second)
 	require.NotNil(t, e)
 	require.Equal(t, types.ValidatorIndex(1), e.Signer)
-	ev := e.DoubleSign(types.MsgHotStuffVote)
+	ev := e.DoubleSign(types.MsgHotStuffVote, types.PhaseUnknown)
 	require.Equal(t, blockA, ev.DigestA)
 	require.Equal(t, types.BlockID{0xb}, ev.DigestB)
 	// Both signatures in the evidence verify: it is proof, not hearsay.
@@ -167,25 +196,60 @@ func TestCollectorReportsEquivocationOnce(t *testing.T) {
 }
 
 func TestCollectorBoundsAndPrunesSlots(t *testing.T) {
-	c := qc.NewCollector(4, 3, 2)
-	add := func(view uint64, signer types.ValidatorIndex) error {
-		_, _, err := c.Add(qc.SignedVote{Slot: qc.Slot{View: view}, Digest: blockA, Signer: signer})
+	c := qc.NewCollector(qc.CollectorConfig{N: 4, Quorum: 3, MaxSlotsPerSigner: 2})
+	add := func(view, seq uint64, signer types.ValidatorIndex) error {
+		_, _, err := c.Add(qc.SignedVote{Slot: qc.Slot{View: view, Seq: seq}, Digest: blockA, Signer: signer})
 		return err
 	}
-	require.NoError(t, add(1, 0))
-	require.NoError(t, add(2, 0))
-	require.ErrorIs(t, add(3, 0), qc.ErrTooManySlots)
-	require.NoError(t, add(2, 1), "an open slot still takes votes")
-	require.ErrorIs(t, add(1, 4), qc.ErrNonMember)
-	c.PruneBelow(2)
-	require.Equal(t, 1, c.OpenSlots())
-	require.NoError(t, add(3, 0))
+	require.NoError(t, add(1, 0, 0))
+	require.NoError(t, add(2, 0, 0))
+	require.ErrorIs(t, add(3, 0, 0), qc.ErrTooManySlots, "signer 0 used its quota")
+	require.NoError(t, add(3, 0, 1), "another signer's quota is its own")
+	require.NoError(t, add(2, 0, 0), "a repeat in an open slot needs no quota")
+	require.ErrorIs(t, add(1, 0, 4), qc.ErrNonMember)
+	c.PruneBelow(2, 0)
+	require.Equal(t, 2, c.OpenSlots())
+	require.NoError(t, add(4, 0, 0), "pruning gave signer 0 its quota back")
+	require.ErrorIs(t, add(1, 0, 2), qc.ErrStale, "a pruned slot never reopens")
+}
+
+// A Byzantine signer that votes in many far-future views must exhaust only
+// its own quota: honest votes still reach a quorum.
+func TestByzantineVoteFloodCannotStarveHonestSigners(t *testing.T) {
+	c := qc.NewCollector(qc.CollectorConfig{N: 4, Quorum: 3, MaxSlotsPerSigner: 8})
+	for k := range uint64(100) {
+		c.Add(qc.SignedVote{Slot: qc.Slot{View: 1<<40 + k}, Digest: blockA, Signer: 3})
+	}
+	var q *qc.Quorum
+	for _, i := range []types.ValidatorIndex{0, 1, 2} {
+		got, _, err := c.Add(qc.SignedVote{Slot: qc.Slot{View: 11}, Digest: blockA, Signer: i})
+		require.NoError(t, err)
+		q = got
+	}
+	require.NotNil(t, q, "the honest quorum must form despite the flood")
+	require.LessOrEqual(t, c.OpenSlots(), 9)
+}
+
+// PBFT keeps one view for long stretches; pruning by sequence number at
+// stable checkpoints must keep the collector working indefinitely.
+func TestCollectorServesALongStableViewWithSeqPruning(t *testing.T) {
+	c := qc.NewCollector(qc.CollectorConfig{N: 4, Quorum: 3, MaxSlotsPerSigner: 4})
+	for seq := uint64(1); seq <= 1000; seq++ {
+		for _, i := range []types.ValidatorIndex{0, 1, 2} {
+			_, _, err := c.Add(qc.SignedVote{Slot: qc.Slot{View: 7, Seq: seq}, Digest: blockA, Signer: i})
+			require.NoError(t, err, "seq %d", seq)
+		}
+		if seq%2 == 0 {
+			c.PruneBelow(7, seq-1) // a checkpoint every 2, keeping a window
+		}
+	}
+	require.LessOrEqual(t, c.OpenSlots(), 4)
 }
 
 func TestTimeoutCollectorFormsVerifiableTC(t *testing.T) {
 	fx := typestest.Validators(4, 1)
 	v := qc.NewVerifier(typestest.ChainID, fx.Set)
-	c := qc.NewTimeoutCollector(4, 3, 10)
+	c := qc.NewTimeoutCollector(qc.CollectorConfig{N: 4, Quorum: 3, MaxSlotsPerSigner: 10})
 	timeout := func(i int, hqv uint64) qc.SignedTimeout {
 		return qc.SignedTimeout{View: 9, HighQCView: hqv, Signer: types.ValidatorIndex(i),
 			Sig: crypto.Sign(fx.Keys[i], types.TimeoutSignBytes(typestest.ChainID, 9, hqv))}
@@ -205,7 +269,19 @@ func TestTimeoutCollectorFormsVerifiableTC(t *testing.T) {
 	again, _, _ := c.Add(timeout(2, 7))
 	require.Nil(t, again, "a TC is emitted once")
 
-	bounded := qc.NewTimeoutCollector(4, 3, 1)
+	ev := e.DoubleSign()
+	require.Equal(t, uint64(7), ev.HighQcViewA)
+	require.Equal(t, uint64(8), ev.HighQcViewB)
+	for _, p := range []struct {
+		hqv uint64
+		sig []byte
+	}{{ev.HighQcViewA, ev.SignatureA}, {ev.HighQcViewB, ev.SignatureB}} {
+		sig, err := crypto.SignatureFromBytes(p.sig)
+		require.NoError(t, err)
+		require.True(t, crypto.Verify(fx.Keys[3].PublicKey(), types.TimeoutSignBytes(typestest.ChainID, 9, p.hqv), sig), "evidence must verify")
+	}
+
+	bounded := qc.NewTimeoutCollector(qc.CollectorConfig{N: 4, Quorum: 3, MaxSlotsPerSigner: 1})
 	_, _, err = bounded.Add(timeout(0, 1))
 	require.NoError(t, err)
 	_, _, err = bounded.Add(qc.SignedTimeout{View: 10, Signer: 0})
@@ -213,6 +289,8 @@ func TestTimeoutCollectorFormsVerifiableTC(t *testing.T) {
 	bounded.PruneBelow(10)
 	_, _, err = bounded.Add(qc.SignedTimeout{View: 10, Signer: 0})
 	require.NoError(t, err)
+	_, _, err = bounded.Add(timeout(1, 1))
+	require.ErrorIs(t, err, qc.ErrStale)
 	_, _, err = bounded.Add(qc.SignedTimeout{View: 10, Signer: 4})
 	require.ErrorIs(t, err, qc.ErrNonMember)
 }

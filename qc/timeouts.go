@@ -1,8 +1,6 @@
 package qc
 
 import (
-	"fmt"
-
 	"github.com/bftkit/bftkit/crypto"
 	"github.com/bftkit/bftkit/types"
 )
@@ -16,14 +14,25 @@ type SignedTimeout struct {
 	Sig        crypto.Signature
 }
 
+// TimeoutEquivocation is two timeouts for one view with different high QC
+// views from one signer. An honest node keeps its timeout for a view in its
+// durable safety state and only ever resends that same timeout, so two
+// different ones are misbehaviour, not a retry.
+type TimeoutEquivocation struct {
+	Signer        types.ValidatorIndex
+	View          uint64
+	First, Second SignedTimeout
+}
+
 // TimeoutCollector gathers timeouts per view and emits a TimeoutCert once a
 // quorum of distinct validators timed out of the same view, whatever their
 // high QCs (Jolteon §4: the TC's messages differ by signer). Each signer
 // counts once per view; a second timeout with a different high QC view is
-// not counted and is reported, once, as equivocation.
+// not counted and is reported, once, as equivocation. Memory is bounded as
+// in Collector.
 type TimeoutCollector struct {
-	n, quorum, maxViews int
-	views               map[uint64]*viewTimeouts
+	gate  slotGate
+	views map[uint64]*viewTimeouts
 }
 
 type viewTimeouts struct {
@@ -32,52 +41,45 @@ type viewTimeouts struct {
 	emitted  bool
 }
 
-// NewTimeoutCollector returns a collector for n validators that emits a TC
-// at quorum timeouts and keeps at most maxViews views open.
-func NewTimeoutCollector(n, quorum, maxViews int) *TimeoutCollector {
-	return &TimeoutCollector{n: n, quorum: quorum, maxViews: maxViews, views: make(map[uint64]*viewTimeouts)}
+// NewTimeoutCollector returns an empty timeout collector.
+func NewTimeoutCollector(cfg CollectorConfig) *TimeoutCollector {
+	return &TimeoutCollector{gate: newSlotGate(cfg), views: make(map[uint64]*viewTimeouts)}
 }
 
 // Add records a timeout. It returns the TC the first time the view reaches a
-// quorum, and an Equivocation the first time the signer is seen sending two
-// different timeouts for one view.
-func (c *TimeoutCollector) Add(t SignedTimeout) (*types.TimeoutCert, *Equivocation, error) {
-	if int(t.Signer) >= c.n {
-		return nil, nil, fmt.Errorf("timeout collector: signer %d: %w", t.Signer, ErrNonMember)
+// quorum, and a TimeoutEquivocation the first time the signer is seen
+// sending two different timeouts for one view.
+func (c *TimeoutCollector) Add(t SignedTimeout) (*types.TimeoutCert, *TimeoutEquivocation, error) {
+	vt := c.views[t.View]
+	prev, sent := SignedTimeout{}, false
+	if vt != nil {
+		prev, sent = vt.first[t.Signer]
 	}
-	vt, err := c.view(t.View)
-	if err != nil {
+	if err := c.gate.admit(Slot{View: t.View}, t.Signer, !sent); err != nil {
 		return nil, nil, err
 	}
-	if prev, sent := vt.first[t.Signer]; sent {
+	if sent {
 		if prev.HighQCView == t.HighQCView || vt.reported.Has(t.Signer) {
 			return nil, nil, nil
 		}
 		vt.reported.Set(t.Signer)
-		return nil, timeoutEquivocation(prev, t), nil
+		return nil, &TimeoutEquivocation{Signer: t.Signer, View: t.View, First: prev, Second: t}, nil
+	}
+	if vt == nil {
+		vt = &viewTimeouts{first: make(map[types.ValidatorIndex]SignedTimeout), reported: types.NewBitmap(c.gate.cfg.N)}
+		c.views[t.View] = vt
 	}
 	vt.first[t.Signer] = t
-	if vt.emitted || len(vt.first) < c.quorum {
+	c.gate.open[t.Signer]++
+	if vt.emitted || len(vt.first) < c.gate.cfg.Quorum {
 		return nil, nil, nil
 	}
 	vt.emitted = true
-	return c.certificate(t.View, vt), nil, nil
+	return certificate(t.View, vt, c.gate.cfg.N), nil, nil
 }
 
-func (c *TimeoutCollector) view(v uint64) (*viewTimeouts, error) {
-	if vt, ok := c.views[v]; ok {
-		return vt, nil
-	}
-	if len(c.views) >= c.maxViews {
-		return nil, fmt.Errorf("timeout collector: %w (%d)", ErrTooManySlots, c.maxViews)
-	}
-	vt := &viewTimeouts{first: make(map[types.ValidatorIndex]SignedTimeout), reported: types.NewBitmap(c.n)}
-	c.views[v] = vt
-	return vt, nil
-}
-
-func (c *TimeoutCollector) certificate(view uint64, vt *viewTimeouts) *types.TimeoutCert {
-	signers := types.NewBitmap(c.n)
+func certificate(view uint64, vt *viewTimeouts, n int) *types.TimeoutCert {
+	signers := types.NewBitmap(n)
 	for i := range vt.first {
 		signers.Set(i)
 	}
@@ -102,24 +104,25 @@ func (c *TimeoutCollector) Senders(view uint64) int {
 	return 0
 }
 
-// PruneBelow forgets every view below view.
+// PruneBelow forgets every view below view and refuses timeouts for them
+// from now on.
 func (c *TimeoutCollector) PruneBelow(view uint64) {
-	for v := range c.views {
+	c.gate.raise(view, 0)
+	for v, vt := range c.views {
 		if v < view {
+			for i := range vt.first {
+				c.gate.open[i]--
+			}
 			delete(c.views, v)
 		}
 	}
 }
 
-// timeoutEquivocation records two timeouts as votes whose digest is the
-// high QC view, so that evidence has one shape for every kind.
-func timeoutEquivocation(a, b SignedTimeout) *Equivocation {
-	asVote := func(t SignedTimeout) SignedVote {
-		var d types.BlockID
-		for k := 0; k < 8; k++ {
-			d[len(d)-1-k] = byte(t.HighQCView >> (8 * k))
-		}
-		return SignedVote{Slot: Slot{View: t.View}, Digest: d, Signer: t.Signer, Sig: t.Sig}
+// DoubleSign converts the equivocation into wire evidence.
+func (e *TimeoutEquivocation) DoubleSign() *types.DoubleSign {
+	return &types.DoubleSign{
+		Kind: types.MsgHotStuffTimeout, Signer: e.Signer, View: e.View,
+		HighQcViewA: e.First.HighQCView, SignatureA: e.First.Sig.Bytes(),
+		HighQcViewB: e.Second.HighQCView, SignatureB: e.Second.Sig.Bytes(),
 	}
-	return &Equivocation{Signer: a.Signer, Slot: Slot{View: a.View}, First: asVote(a), Second: asVote(b)}
 }

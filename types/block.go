@@ -81,6 +81,9 @@ func (b *Block) ValidateBasic() error {
 // ValidateBasic checks a QC's shape; whether it verifies against a validator
 // set is qc.VerifyQC's job.
 func (qc *QuorumCert) ValidateBasic() error {
+	if qc == nil {
+		return errors.New("qc: missing")
+	}
 	if len(qc.Signers) > (MaxValidators+7)/8 {
 		return fmt.Errorf("qc: signer bitmap of %d bytes exceeds the limit", len(qc.Signers))
 	}
@@ -92,6 +95,9 @@ func (qc *QuorumCert) ValidateBasic() error {
 
 // ValidateBasic checks a TC's shape.
 func (tc *TimeoutCert) ValidateBasic() error {
+	if tc == nil {
+		return errors.New("tc: missing")
+	}
 	if len(tc.Signers) > (MaxValidators+7)/8 {
 		return fmt.Errorf("tc: signer bitmap of %d bytes exceeds the limit", len(tc.Signers))
 	}
@@ -109,10 +115,23 @@ func (tc *TimeoutCert) ValidateBasic() error {
 	return nil
 }
 
+// HighestQCView is the highest high QC view any signer reported: a
+// proposal justified by this TC must extend a QC at least this high.
+func (tc *TimeoutCert) HighestQCView() uint64 {
+	var hq uint64
+	for _, v := range tc.HighQcViews {
+		hq = max(hq, v)
+	}
+	return hq
+}
+
 // ValidateBasic checks a PBFT certificate's shape.
 func (c *PBFTCert) ValidateBasic() error {
-	if c.Phase == PhaseUnknown || PBFTPhase_name[int32(c.Phase)] == "" {
-		return fmt.Errorf("pbft cert: unknown phase %d", c.Phase)
+	if c == nil {
+		return errors.New("pbft cert: missing")
+	}
+	if err := validatePBFTSlot(c.Phase, c.View, c.Seq); err != nil {
+		return fmt.Errorf("pbft cert: %w", err)
 	}
 	if len(c.Signers) != len(c.Signatures) {
 		return fmt.Errorf("pbft cert: %d signers but %d signatures", len(c.Signers), len(c.Signatures))

@@ -58,6 +58,9 @@ func DecodeMessage(data []byte) (Message, error) {
 	if err != nil {
 		return Message{}, fmt.Errorf("decode: %w", err)
 	}
+	if err := prescan(env.Type, env.Payload); err != nil {
+		return Message{}, fmt.Errorf("decode %v: %w", env.Type, err)
+	}
 	if err := p.Unmarshal(env.Payload); err != nil {
 		return Message{}, fmt.Errorf("decode %v: %w", env.Type, err)
 	}

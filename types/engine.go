@@ -32,29 +32,43 @@ type Engine interface {
 	Advance(rd Ready)
 }
 
-// Ready is the work an engine hands its driver. The driver must carry it out
-// in this order; the order is what keeps an honest node honest across a
-// crash.
+// Ready is the work an engine hands its driver. The driver carries it out
+// in this order, and the order is what keeps an honest node honest across
+// a crash:
 //
-//  1. SafetyState and Blocks: if SafetyState is non-nil, it replaces the
-//     stored safety state, and Blocks are stored. Both must be durable
-//     (written and fsynced) BEFORE any message of this Ready is sent. The
-//     safety state is what stops a restarted node from signing something
-//     that conflicts with what it signed before (HotStuff: last voted view,
-//     locked QC, high QC; PBFT: view, accepted pre-prepares, prepared
-//     certificates, sent prepares/commits, stable checkpoint). Losing a
-//     message is harmless; a vote that leaves before its safety state is
-//     durable can, after a crash, be followed by a conflicting vote.
+//  1. SafetyState and Blocks. If SafetyState is non-nil it replaces the
+//     stored safety state; Blocks are stored by ID. Both must be durable
+//     (written and fsynced) before any message of this Ready, or of any
+//     later Ready, is sent, and before Advance(rd). A Ready may carry
+//     safety state and no messages (a leader that counted its own vote);
+//     the rule still holds, because the messages that depend on it come
+//     in a later Ready.
+//
+//     The safety state is everything a restarted node needs so that it
+//     never signs something that conflicts with what it signed before:
+//     HotStuff: last voted view, last proposed view and proposal, the
+//     timeout sent for the current view (view and high QC view), locked
+//     QC, high QC; PBFT: view, accepted pre-prepares, prepared
+//     certificates, sent prepares and commits, the stable checkpoint; Raft:
+//     HardState and entries. Losing a message is harmless; a vote that
+//     leaves before its safety state is durable can, after a crash, be
+//     followed by a conflicting vote.
+//
 //  2. Messages: send each to its recipient, or to every other validator if
-//     Broadcast. Sending may fail or be lost; the protocol tolerates that.
-//  3. Committed: apply these blocks to the application, in order. They
-//     extend the previously committed blocks with no gap. They may be
-//     applied after (or while) the messages are sent: a commit is
-//     recoverable from the certificates other nodes hold.
+//     Broadcast. Sending may fail or be lost; the protocols tolerate that.
+//
+//  3. Committed: apply these blocks to the application, in order, or store
+//     them durably so that they are applied on restart, before
+//     Advance(rd): after Advance the engine no longer holds them. They
+//     extend the previously committed blocks with no gap.
+//
 //  4. PayloadRequest, Fetch and Evidence: requests for the driver, answered
 //     later through Propose and Step.
 //
-// Only then call Advance(rd).
+// Then call Advance(rd). Between Ready and Advance the driver must not call
+// Step, Tick or Propose: Advance acknowledges exactly rd, and anything the
+// engine produces afterwards belongs to the next Ready. "Unchanged"
+// (SafetyState nil) means unchanged since the last Ready that was advanced.
 type Ready struct {
 	// SafetyState is the engine's encoded safety state, nil if unchanged.
 	SafetyState []byte
@@ -87,9 +101,11 @@ func (rd *Ready) IsEmpty() bool {
 type CommittedBlock struct {
 	ID    BlockID
 	Block *Block
-	// Proof is the encoded certificate that committed the block: for
-	// HotStuff the QC of the three-chain's head, for PBFT a commit
-	// certificate. Stored beside the block so others can verify it.
+	// Proof is the encoded certificate the protocol committed the block
+	// with, stored beside it for lagging nodes: for PBFT a commit
+	// certificate, which proves the commit alone; for HotStuff the QC of
+	// the block's grandchild, which proves it together with the justify
+	// links of the two blocks in between (they are stored too).
 	Proof []byte
 }
 

@@ -1,7 +1,9 @@
 package types
 
-// Limits on everything a peer can send. They are checked in ValidateBasic and
-// by the codec, before any allocation proportional to the claimed size.
+// Limits on everything a peer can send. The codec checks the message size
+// before decoding and the counts of repeated fields on the raw bytes
+// (prescan.go), so that decoding allocates at most a small multiple of the
+// message size; ValidateBasic checks the rest after decoding.
 const (
 	// MaxValidators bounds the validator set (and so every bitmap).
 	MaxValidators = 1024

@@ -7,8 +7,9 @@ import (
 	"github.com/bftkit/bftkit/crypto"
 )
 
-// This file makes each wire message a Payload: its type, its signer, and
-// ValidateBasic, the stateless checks run at the gateway.
+// This file makes each wire message a Payload: its type (MsgType), its
+// signer (Signer), and ValidateBasic, the stateless checks run at the
+// gateway before any signature is verified.
 
 func checkSignatureLen(sig []byte) error {
 	if len(sig) != crypto.SignatureSize {
@@ -17,12 +18,15 @@ func checkSignatureLen(sig []byte) error {
 	return nil
 }
 
+// MsgType is MsgHotStuffProposal.
 func (*Proposal) MsgType() MsgType { return MsgHotStuffProposal }
 
 // Signer is the proposer named in the block (zero if the block is missing,
 // which ValidateBasic rejects).
 func (p *Proposal) Signer() ValidatorIndex { return p.GetBlock().GetProposer() }
 
+// ValidateBasic checks the block, the views of its justify QC and TC, and
+// the signature length.
 func (p *Proposal) ValidateBasic() error {
 	if err := p.Block.ValidateBasic(); err != nil {
 		return err
@@ -34,14 +38,26 @@ func (p *Proposal) ValidateBasic() error {
 		return fmt.Errorf("proposal: justify view %d is not below the block's view %d", p.Block.Justify.View, p.Block.View)
 	}
 	if p.Tc != nil {
-		if err := p.Tc.ValidateBasic(); err != nil {
-			return fmt.Errorf("proposal: %w", err)
-		}
-		if p.Tc.View >= p.Block.View {
-			return fmt.Errorf("proposal: tc view %d is not below the block's view %d", p.Tc.View, p.Block.View)
+		if err := p.validateTC(); err != nil {
+			return err
 		}
 	}
 	return checkSignatureLen(p.Signature)
+}
+
+// validateTC checks the stateless part of the Jolteon rule: a proposal that
+// follows a TC must extend the highest QC any TC signer reported.
+func (p *Proposal) validateTC() error {
+	if err := p.Tc.ValidateBasic(); err != nil {
+		return fmt.Errorf("proposal: %w", err)
+	}
+	if p.Tc.View >= p.Block.View {
+		return fmt.Errorf("proposal: tc view %d is not below the block's view %d", p.Tc.View, p.Block.View)
+	}
+	if hq, justify := p.Tc.HighestQCView(), p.Block.GetJustify().GetView(); justify < hq {
+		return fmt.Errorf("proposal: justify view %d is below the tc's highest qc view %d", justify, hq)
+	}
+	return nil
 }
 
 func (*Vote) MsgType() MsgType         { return MsgHotStuffVote }
@@ -63,6 +79,8 @@ func (t *Timeout) Signer() ValidatorIndex { return t.Sender }
 // HighQCView is the view of the carried high QC; 0 (genesis) if none.
 func (t *Timeout) HighQCView() uint64 { return t.GetHighQc().GetView() }
 
+// ValidateBasic checks the view, the high QC's shape and view, and the
+// signature length.
 func (t *Timeout) ValidateBasic() error {
 	if t.View == 0 {
 		return errors.New("timeout: view 0 belongs to genesis")
@@ -91,6 +109,12 @@ func (p *PBFTPrePrepare) ValidateBasic() error {
 	if p.View != p.Block.View {
 		return fmt.Errorf("pre-prepare: view %d is not the block's view %d", p.View, p.Block.View)
 	}
+	if p.Primary != p.Block.Proposer {
+		return fmt.Errorf("pre-prepare: primary %d is not the block's proposer %d", p.Primary, p.Block.Proposer)
+	}
+	if p.Block.Justify != nil {
+		return errors.New("pre-prepare: a PBFT block carries no justify qc")
+	}
 	return checkSignatureLen(p.Signature)
 }
 
@@ -98,14 +122,24 @@ func (*PBFTVote) MsgType() MsgType         { return MsgPBFTVote }
 func (v *PBFTVote) Signer() ValidatorIndex { return v.Replica }
 
 func (v *PBFTVote) ValidateBasic() error {
-	if v.Phase == PhaseUnknown || PBFTPhase_name[int32(v.Phase)] == "" {
-		return fmt.Errorf("pbft vote: unknown phase %d", v.Phase)
-	}
-	if v.Seq == 0 {
-		return errors.New("pbft vote: seq 0 belongs to genesis")
-	}
-	if v.Phase == PhaseCheckpoint && v.View != 0 {
-		return errors.New("pbft vote: a checkpoint carries no view")
+	if err := validatePBFTSlot(v.Phase, v.View, v.Seq); err != nil {
+		return fmt.Errorf("pbft vote: %w", err)
 	}
 	return checkSignatureLen(v.Signature)
+}
+
+// validatePBFTSlot checks what every PBFT vote and certificate must satisfy:
+// a known phase, a sequence number above genesis, and no view on a
+// checkpoint (checkpoints are about state, not views).
+func validatePBFTSlot(phase PBFTPhase, view, seq uint64) error {
+	if phase == PhaseUnknown || PBFTPhase_name[int32(phase)] == "" {
+		return fmt.Errorf("unknown phase %d", phase)
+	}
+	if seq == 0 {
+		return errors.New("seq 0 belongs to genesis")
+	}
+	if phase == PhaseCheckpoint && view != 0 {
+		return errors.New("a checkpoint carries no view")
+	}
+	return nil
 }

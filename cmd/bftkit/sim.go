@@ -35,6 +35,8 @@ type simFlags struct {
 	drop       float64
 	delayMax   int
 	jsonOutput bool
+	// which optional flags were given on the command line
+	oneSeed, dropSet, delaySet bool
 }
 
 // simSummary is the --json output.
@@ -60,7 +62,10 @@ func newSimCmd() *cobra.Command {
 			"prints the seed that replays it.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runSim(cmd.OutOrStdout(), cmd.ErrOrStderr(), f, cmd.Flags().Changed("seed"), cmd.Flags().Changed("drop"), cmd.Flags().Changed("delay-max"))
+			f.oneSeed = cmd.Flags().Changed("seed")
+			f.dropSet = cmd.Flags().Changed("drop")
+			f.delaySet = cmd.Flags().Changed("delay-max")
+			return runSim(cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
 	}
 	fl := cmd.Flags()
@@ -77,7 +82,7 @@ func newSimCmd() *cobra.Command {
 	return cmd
 }
 
-func runSim(stdout, stderr io.Writer, f simFlags, oneSeed, dropSet, delaySet bool) error {
+func runSim(stdout, stderr io.Writer, f simFlags) error {
 	newProtocol, ok := simProtocols[f.protocol]
 	if !ok {
 		return fmt.Errorf("--protocol: unknown protocol %q (known: %s)", f.protocol, strings.Join(sortedKeys(simProtocols), ", "))
@@ -90,7 +95,7 @@ func runSim(stdout, stderr io.Writer, f simFlags, oneSeed, dropSet, delaySet boo
 	if err != nil {
 		return err
 	}
-	seeds := seedList(f, oneSeed)
+	seeds := seedList(f)
 	if len(seeds) == 0 {
 		return errors.New("--seeds: must be at least 1")
 	}
@@ -100,10 +105,10 @@ func runSim(stdout, stderr io.Writer, f simFlags, oneSeed, dropSet, delaySet boo
 	for k, seed := range seeds {
 		cfg := sim.DefaultConfig(p, f.nodes, seed)
 		cfg.Faults = profile(seed)
-		if dropSet {
+		if f.dropSet {
 			cfg.Faults.Link.Drop = f.drop
 		}
-		if delaySet {
+		if f.delaySet {
 			cfg.Faults.Link.DelayMax = f.delayMax
 		}
 		cfg.Byzantine = byz
@@ -131,8 +136,8 @@ func runSim(stdout, stderr io.Writer, f simFlags, oneSeed, dropSet, delaySet boo
 	return nil
 }
 
-func seedList(f simFlags, oneSeed bool) []uint64 {
-	if oneSeed {
+func seedList(f simFlags) []uint64 {
+	if f.oneSeed {
 		return []uint64{f.seed}
 	}
 	var out []uint64
