@@ -17,41 +17,12 @@ import (
 // 4-validator fixture. The fuzzer cannot forge BLS signatures, so any
 // certificate that verifies must be one of the honest certificates it was
 // seeded with (or, for PBFT, a quorum subset of one: its signatures are
-// individual). The honest certificates below are also what
-// internal/tools/fuzzcorpus writes into testdata/fuzz; the two lists must
-// stay the same, or the committed corpus fails these targets.
+// individual). The honest certificates come from
+// typestest, which internal/tools/fuzzcorpus also writes into testdata/fuzz.
 
 func fuzzFixture() (*typestest.Fixture, *qc.Verifier) {
 	fx := typestest.Validators(4, 1)
 	return fx, qc.NewVerifier(typestest.ChainID, fx.Set)
-}
-
-func fuzzBlockID(view uint64) types.BlockID { return typestest.Block(view, 3, 32).ID() }
-
-func fuzzHonestQCs(fx *typestest.Fixture) []*types.QuorumCert {
-	return []*types.QuorumCert{
-		fx.QC(1, fuzzBlockID(1), 0, 1, 2),
-		fx.QC(2, fuzzBlockID(2), 1, 2, 3),
-		fx.QC(3, fuzzBlockID(3), 0, 1, 2, 3),
-		fx.QC(7, fuzzBlockID(7), 0, 2, 3),
-	}
-}
-
-func fuzzHonestTCs(fx *typestest.Fixture) []*types.TimeoutCert {
-	return []*types.TimeoutCert{
-		fx.TC(5, []int{0, 1, 2}, []uint64{4, 4, 4}),
-		fx.TC(6, []int{0, 1, 2, 3}, []uint64{5, 3, 5, 0}),
-		fx.TC(9, []int{1, 2, 3}, []uint64{0, 0, 8}),
-	}
-}
-
-func fuzzHonestPBFTCerts(fx *typestest.Fixture) []*types.PBFTCert {
-	return []*types.PBFTCert{
-		fx.PBFTCert(types.PhasePrepare, 1, 1, fuzzBlockID(1), 0, 1, 2),
-		fx.PBFTCert(types.PhaseCommit, 1, 1, fuzzBlockID(1), 3, 2, 1, 0),
-		fx.PBFTCert(types.PhasePrepare, 2, 2, fuzzBlockID(2), 1, 2, 3),
-		fx.PBFTCert(types.PhaseCheckpoint, 0, 10, types.BlockID(crypto.Sum256([]byte("state-10"))), 0, 1, 2, 3),
-	}
 }
 
 func fuzzMarshal(f *testing.F, m interface{ Marshal() ([]byte, error) }) []byte {
@@ -69,15 +40,15 @@ func fuzzInfinitySig() []byte {
 
 func FuzzVerifyQC(f *testing.F) {
 	fx, v := fuzzFixture()
-	honest := fuzzHonestQCs(fx)
+	honest := fx.HonestQCs()
 	for _, h := range honest {
 		f.Add(fuzzMarshal(f, h))
 	}
 	h := honest[0]
 	bad := []*types.QuorumCert{
-		fx.QC(1, fuzzBlockID(1), 0, 1),                                                               // below quorum
+		fx.QC(1, typestest.SampleBlockID(1), 0, 1),                                                   // below quorum
 		{View: 2, BlockID: h.BlockID, Signers: h.Signers, Signature: h.Signature},                    // another view
-		{View: 1, BlockID: fuzzBlockID(2), Signers: h.Signers, Signature: h.Signature},               // another block
+		{View: 1, BlockID: typestest.SampleBlockID(2), Signers: h.Signers, Signature: h.Signature},   // another block
 		{View: 1, BlockID: h.BlockID, Signers: fx.Bitmap(1, 2, 3), Signature: h.Signature},           // other signers
 		{View: 1, BlockID: h.BlockID, Signers: types.Bitmap{0x07, 0x00}, Signature: h.Signature},     // bitmap too long
 		{View: 1, BlockID: h.BlockID, Signers: types.Bitmap{0x17}, Signature: h.Signature},           // non-member bit
@@ -122,7 +93,7 @@ func FuzzVerifyQC(f *testing.F) {
 
 func FuzzVerifyTC(f *testing.F) {
 	fx, v := fuzzFixture()
-	honest := fuzzHonestTCs(fx)
+	honest := fx.HonestTCs()
 	for _, h := range honest {
 		f.Add(fuzzMarshal(f, h))
 	}
@@ -186,7 +157,7 @@ func FuzzVerifyTC(f *testing.F) {
 
 func FuzzVerifyPBFTCert(f *testing.F) {
 	fx, v := fuzzFixture()
-	honest := fuzzHonestPBFTCerts(fx)
+	honest := fx.HonestPBFTCerts()
 	for _, h := range honest {
 		f.Add(fuzzMarshal(f, h))
 	}
@@ -198,8 +169,8 @@ func FuzzVerifyPBFTCert(f *testing.F) {
 		return c
 	}
 	bad := []*types.PBFTCert{
-		fx.PBFTCert(types.PhasePrepare, 1, 1, fuzzBlockID(1), 0, 1), // below quorum
-		fx.PBFTCert(types.PhasePrepare, 1, 1, fuzzBlockID(1), 0, 0, 1),
+		fx.PBFTCert(types.PhasePrepare, 1, 1, typestest.SampleBlockID(1), 0, 1), // below quorum
+		fx.PBFTCert(types.PhasePrepare, 1, 1, typestest.SampleBlockID(1), 0, 0, 1),
 		with(func(c *types.PBFTCert) { c.Signers[2] = 0 }),                                                    // duplicate signer
 		with(func(c *types.PBFTCert) { c.Signers[2] = 4 }),                                                    // non-member
 		with(func(c *types.PBFTCert) { c.Phase = types.PhaseCommit }),                                         // another phase

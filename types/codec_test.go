@@ -13,20 +13,12 @@ import (
 )
 
 func sampleMessages(t *testing.T) []types.Message {
-	fx := typestest.Validators(4, 1)
-	sig := crypto.Sign(fx.Keys[1], []byte("any")).Bytes()
-	block := typestest.Block(3, 5, 20)
-	block.Proposer = 1
-	block.Justify = fx.QC(2, types.BlockID{7}, 0, 1, 2)
-	pbftBlock := typestest.Block(3, 5, 20)
-	pbftBlock.Proposer = 1
-	return []types.Message{
-		{From: 1, Broadcast: true, Payload: &types.Proposal{Block: block, Tc: fx.TC(2, []int{0, 2, 3}, []uint64{1, 1, 0}), Signature: sig}},
-		{From: 1, To: 2, Payload: &types.Vote{View: 3, BlockID: block.ID(), Voter: 1, Signature: sig}},
-		{From: 1, Broadcast: true, Payload: &types.Timeout{View: 3, Sender: 1, HighQc: block.Justify, Signature: sig}},
-		{From: 1, Broadcast: true, Payload: &types.PBFTPrePrepare{View: 3, Seq: 3, Block: pbftBlock, Primary: 1, Signature: sig}},
-		{From: 1, Broadcast: true, Payload: &types.PBFTVote{Phase: types.PhaseCommit, View: 3, Seq: 3, Digest: block.ID(), Replica: 1, Signature: sig}},
+	var out []types.Message
+	for _, s := range typestest.SampleMessages() {
+		out = append(out, s.Message)
 	}
+	require.Len(t, out, 9, "one message per type and PBFT phase")
+	return out
 }
 
 func TestCodecRoundTripsEveryMessageType(t *testing.T) {
@@ -47,7 +39,7 @@ func TestCodecRoundTripsEveryMessageType(t *testing.T) {
 // attacker) cannot pass another validator's message off as its own.
 func TestDecodeRejectsSpoofedSender(t *testing.T) {
 	for _, m := range sampleMessages(t) {
-		m.From = 3
+		m.From = (m.Payload.Signer() + 1) % 4 // any validator but the signer
 		data, err := types.EncodeMessage(m)
 		require.NoError(t, err)
 		_, err = types.DecodeMessage(data)

@@ -19,33 +19,11 @@ import (
 // fuzzSeedMessages is one well-formed message of every type (and of every
 // PBFT phase), signed by the 4-validator fixture.
 func fuzzSeedMessages() []types.Message {
-	fx := typestest.Validators(4, 1)
-	parent := typestest.Block(1, 2, 16)
-	parent.Proposer = 1
-	block := typestest.Block(3, 4, 24)
-	block.Proposer = 3
-	block.ParentID = parent.ID()
-	block.ParentAppHash = bytes.Repeat([]byte{0xab}, 32)
-	block.Justify = fx.QC(1, parent.ID(), 0, 1, 2)
-	id := block.ID()
-	tc := fx.TC(2, []int{0, 1, 3}, []uint64{1, 0, 1})
-	sign := func(i int, msg []byte) []byte { return crypto.Sign(fx.Keys[i], msg).Bytes() }
-	pbftVote := func(phase types.PBFTPhase, view, seq uint64, replica int) types.Message {
-		v := &types.PBFTVote{Phase: phase, View: view, Seq: seq, Digest: id, Replica: types.ValidatorIndex(replica)}
-		v.Signature = sign(replica, types.PBFTVoteSignBytes(typestest.ChainID, phase, view, seq, id))
-		return types.Message{From: v.Replica, Broadcast: true, Payload: v}
+	var out []types.Message
+	for _, s := range typestest.SampleMessages() {
+		out = append(out, s.Message)
 	}
-	return []types.Message{
-		{From: 3, Broadcast: true, Payload: &types.Proposal{Block: block, Tc: tc, Signature: sign(3, types.ProposalSignBytes(typestest.ChainID, 3, id))}},
-		{From: 1, Broadcast: true, Payload: &types.Proposal{Block: parent, Signature: sign(1, types.ProposalSignBytes(typestest.ChainID, 1, parent.ID()))}},
-		{From: 2, To: 0, Payload: &types.Vote{View: 3, BlockID: id, Voter: 2, Signature: sign(2, types.VoteSignBytes(typestest.ChainID, 3, id))}},
-		{From: 0, Broadcast: true, Payload: &types.Timeout{View: 4, Sender: 0, HighQc: block.Justify, Signature: sign(0, types.TimeoutSignBytes(typestest.ChainID, 4, 1))}},
-		{From: 1, Broadcast: true, Payload: &types.Timeout{View: 1, Sender: 1, Signature: sign(1, types.TimeoutSignBytes(typestest.ChainID, 1, 0))}},
-		{From: 3, Broadcast: true, Payload: &types.PBFTPrePrepare{View: 3, Seq: 3, Block: block, Primary: 3, Signature: sign(3, types.PrePrepareSignBytes(typestest.ChainID, 3, 3, id))}},
-		pbftVote(types.PhasePrepare, 3, 3, 0),
-		pbftVote(types.PhaseCommit, 3, 3, 1),
-		pbftVote(types.PhaseCheckpoint, 0, 3, 2),
-	}
+	return out
 }
 
 // fuzzPayloadEqual compares payloads with their generated Equal methods.

@@ -251,45 +251,6 @@ func cryptoCorpora(c *corpus) {
 
 // ---- types -----------------------------------------------------------------
 
-// seedMessages is one well-formed message of every type and PBFT phase, as
-// fuzzSeedMessages in types/fuzz_test.go.
-func seedMessages() []struct {
-	name string
-	m    types.Message
-} {
-	fx := typestest.Validators(4, 1)
-	parent := typestest.Block(1, 2, 16)
-	parent.Proposer = 1
-	block := typestest.Block(3, 4, 24)
-	block.Proposer = 3
-	block.ParentID = parent.ID()
-	block.ParentAppHash = bytes.Repeat([]byte{0xab}, 32)
-	block.Justify = fx.QC(1, parent.ID(), 0, 1, 2)
-	id := block.ID()
-	tc := fx.TC(2, []int{0, 1, 3}, []uint64{1, 0, 1})
-	sign := func(i int, msg []byte) []byte { return crypto.Sign(fx.Keys[i], msg).Bytes() }
-	pbftVote := func(phase types.PBFTPhase, view, seq uint64, replica int) types.Message {
-		v := &types.PBFTVote{Phase: phase, View: view, Seq: seq, Digest: id, Replica: types.ValidatorIndex(replica)}
-		v.Signature = sign(replica, types.PBFTVoteSignBytes(typestest.ChainID, phase, view, seq, id))
-		return types.Message{From: v.Replica, Broadcast: true, Payload: v}
-	}
-	type named = struct {
-		name string
-		m    types.Message
-	}
-	return []named{
-		{"proposal-with-tc", types.Message{From: 3, Broadcast: true, Payload: &types.Proposal{Block: block, Tc: tc, Signature: sign(3, types.ProposalSignBytes(typestest.ChainID, 3, id))}}},
-		{"proposal-first-block", types.Message{From: 1, Broadcast: true, Payload: &types.Proposal{Block: parent, Signature: sign(1, types.ProposalSignBytes(typestest.ChainID, 1, parent.ID()))}}},
-		{"vote", types.Message{From: 2, To: 0, Payload: &types.Vote{View: 3, BlockID: id, Voter: 2, Signature: sign(2, types.VoteSignBytes(typestest.ChainID, 3, id))}}},
-		{"timeout-with-high-qc", types.Message{From: 0, Broadcast: true, Payload: &types.Timeout{View: 4, Sender: 0, HighQc: block.Justify, Signature: sign(0, types.TimeoutSignBytes(typestest.ChainID, 4, 1))}}},
-		{"timeout-genesis", types.Message{From: 1, Broadcast: true, Payload: &types.Timeout{View: 1, Sender: 1, Signature: sign(1, types.TimeoutSignBytes(typestest.ChainID, 1, 0))}}},
-		{"pbft-preprepare", types.Message{From: 3, Broadcast: true, Payload: &types.PBFTPrePrepare{View: 3, Seq: 3, Block: block, Primary: 3, Signature: sign(3, types.PrePrepareSignBytes(typestest.ChainID, 3, 3, id))}}},
-		{"pbft-prepare", pbftVote(types.PhasePrepare, 3, 3, 0)},
-		{"pbft-commit", pbftVote(types.PhaseCommit, 3, 3, 1)},
-		{"pbft-checkpoint", pbftVote(types.PhaseCheckpoint, 0, 3, 2)},
-	}
-}
-
 func genesisJSON(n int, appState string) []byte {
 	fx := typestest.Validators(n, 1)
 	g := types.Genesis{ChainID: typestest.ChainID}
@@ -310,16 +271,16 @@ func typesCorpora(c *corpus) {
 	const pkg = "types"
 
 	// FuzzDecodeMessage and FuzzBlockUnmarshal
-	for _, s := range seedMessages() {
-		data := must(types.EncodeMessage(s.m))
-		c.add(pkg, "FuzzDecodeMessage", "valid-"+s.name, data)
-		c.add(pkg, "FuzzDecodeMessage", "truncated-"+s.name, data[:len(data)/2])
-		spoofed := s.m
-		spoofed.From = s.m.From + 1
-		c.add(pkg, "FuzzDecodeMessage", "spoofed-sender-"+s.name, must(types.EncodeMessage(spoofed)))
+	for _, s := range typestest.SampleMessages() {
+		data := must(types.EncodeMessage(s.Message))
+		c.add(pkg, "FuzzDecodeMessage", "valid-"+s.Name, data)
+		c.add(pkg, "FuzzDecodeMessage", "truncated-"+s.Name, data[:len(data)/2])
+		spoofed := s.Message
+		spoofed.From = s.Message.From + 1
+		c.add(pkg, "FuzzDecodeMessage", "spoofed-sender-"+s.Name, must(types.EncodeMessage(spoofed)))
 
 		var b *types.Block
-		switch p := s.m.Payload.(type) {
+		switch p := s.Message.Payload.(type) {
 		case *types.Proposal:
 			b = p.Block
 		case *types.PBFTPrePrepare:
@@ -327,8 +288,8 @@ func typesCorpora(c *corpus) {
 		}
 		if b != nil {
 			data := marshal(b)
-			c.add(pkg, "FuzzBlockUnmarshal", "valid-"+s.name, data)
-			c.add(pkg, "FuzzBlockUnmarshal", "truncated-"+s.name, data[:len(data)-1])
+			c.add(pkg, "FuzzBlockUnmarshal", "valid-"+s.Name, data)
+			c.add(pkg, "FuzzBlockUnmarshal", "truncated-"+s.Name, data[:len(data)-1])
 		}
 	}
 	c.add(pkg, "FuzzDecodeMessage", "empty", []byte{})
@@ -402,53 +363,23 @@ func typesCorpora(c *corpus) {
 
 // ---- qc --------------------------------------------------------------------
 
-// The honest certificates, as in qc/fuzz_test.go.
-
-func qcBlockID(view uint64) types.BlockID { return typestest.Block(view, 3, 32).ID() }
-
-func honestQCs(fx *typestest.Fixture) []*types.QuorumCert {
-	return []*types.QuorumCert{
-		fx.QC(1, qcBlockID(1), 0, 1, 2),
-		fx.QC(2, qcBlockID(2), 1, 2, 3),
-		fx.QC(3, qcBlockID(3), 0, 1, 2, 3),
-		fx.QC(7, qcBlockID(7), 0, 2, 3),
-	}
-}
-
-func honestTCs(fx *typestest.Fixture) []*types.TimeoutCert {
-	return []*types.TimeoutCert{
-		fx.TC(5, []int{0, 1, 2}, []uint64{4, 4, 4}),
-		fx.TC(6, []int{0, 1, 2, 3}, []uint64{5, 3, 5, 0}),
-		fx.TC(9, []int{1, 2, 3}, []uint64{0, 0, 8}),
-	}
-}
-
-func honestPBFTCerts(fx *typestest.Fixture) []*types.PBFTCert {
-	return []*types.PBFTCert{
-		fx.PBFTCert(types.PhasePrepare, 1, 1, qcBlockID(1), 0, 1, 2),
-		fx.PBFTCert(types.PhaseCommit, 1, 1, qcBlockID(1), 3, 2, 1, 0),
-		fx.PBFTCert(types.PhasePrepare, 2, 2, qcBlockID(2), 1, 2, 3),
-		fx.PBFTCert(types.PhaseCheckpoint, 0, 10, types.BlockID(crypto.Sum256([]byte("state-10"))), 0, 1, 2, 3),
-	}
-}
-
 func qcCorpora(c *corpus) {
 	const pkg = "qc"
 	fx := typestest.Validators(4, 1)
 
 	// FuzzVerifyQC
-	for i, h := range honestQCs(fx) {
+	for i, h := range fx.HonestQCs() {
 		c.add(pkg, "FuzzVerifyQC", fmt.Sprintf("valid-%d-view-%d", i, h.View), marshal(h))
 	}
-	h := honestQCs(fx)[0]
+	h := fx.HonestQCs()[0]
 	qcWith := func(mod func(*types.QuorumCert)) []byte {
 		q := &types.QuorumCert{View: h.View, BlockID: h.BlockID, Signers: slices.Clone(h.Signers), Signature: slices.Clone(h.Signature)}
 		mod(q)
 		return marshal(q)
 	}
-	c.add(pkg, "FuzzVerifyQC", "below-quorum", marshal(fx.QC(1, qcBlockID(1), 0, 1)))
+	c.add(pkg, "FuzzVerifyQC", "below-quorum", marshal(fx.QC(1, typestest.SampleBlockID(1), 0, 1)))
 	c.add(pkg, "FuzzVerifyQC", "other-view", qcWith(func(q *types.QuorumCert) { q.View = 2 }))
-	c.add(pkg, "FuzzVerifyQC", "other-block", qcWith(func(q *types.QuorumCert) { q.BlockID = qcBlockID(2) }))
+	c.add(pkg, "FuzzVerifyQC", "other-block", qcWith(func(q *types.QuorumCert) { q.BlockID = typestest.SampleBlockID(2) }))
 	c.add(pkg, "FuzzVerifyQC", "other-signers", qcWith(func(q *types.QuorumCert) { q.Signers = fx.Bitmap(1, 2, 3) }))
 	c.add(pkg, "FuzzVerifyQC", "bitmap-too-long", qcWith(func(q *types.QuorumCert) { q.Signers = types.Bitmap{0x07, 0x00} }))
 	c.add(pkg, "FuzzVerifyQC", "non-member-bit", qcWith(func(q *types.QuorumCert) { q.Signers = types.Bitmap{0x17} }))
@@ -466,10 +397,10 @@ func qcCorpora(c *corpus) {
 	c.add(pkg, "FuzzVerifyQC", "empty", []byte{})
 
 	// FuzzVerifyTC
-	for i, t := range honestTCs(fx) {
+	for i, t := range fx.HonestTCs() {
 		c.add(pkg, "FuzzVerifyTC", fmt.Sprintf("valid-%d-view-%d", i, t.View), marshal(t))
 	}
-	t := honestTCs(fx)[1]
+	t := fx.HonestTCs()[1]
 	tcWith := func(mod func(*types.TimeoutCert)) []byte {
 		tc := &types.TimeoutCert{View: t.View, Signers: slices.Clone(t.Signers), HighQcViews: slices.Clone(t.HighQcViews), Signature: slices.Clone(t.Signature)}
 		mod(tc)
@@ -500,18 +431,18 @@ func qcCorpora(c *corpus) {
 	c.add(pkg, "FuzzVerifyTC", "empty", []byte{})
 
 	// FuzzVerifyPBFTCert
-	for i, p := range honestPBFTCerts(fx) {
+	for i, p := range fx.HonestPBFTCerts() {
 		c.add(pkg, "FuzzVerifyPBFTCert", fmt.Sprintf("valid-%d-%s", i, strings.ToLower(strings.TrimPrefix(p.Phase.String(), "PBFT_PHASE_"))), marshal(p))
 	}
-	p := honestPBFTCerts(fx)[0]
+	p := fx.HonestPBFTCerts()[0]
 	pWith := func(mod func(*types.PBFTCert)) []byte {
 		pc := &types.PBFTCert{Phase: p.Phase, View: p.View, Seq: p.Seq, Digest: p.Digest,
 			Signers: slices.Clone(p.Signers), Signatures: slices.Clone(p.Signatures)}
 		mod(pc)
 		return marshal(pc)
 	}
-	c.add(pkg, "FuzzVerifyPBFTCert", "below-quorum", marshal(fx.PBFTCert(types.PhasePrepare, 1, 1, qcBlockID(1), 0, 1)))
-	c.add(pkg, "FuzzVerifyPBFTCert", "duplicate-signature", marshal(fx.PBFTCert(types.PhasePrepare, 1, 1, qcBlockID(1), 0, 0, 1)))
+	c.add(pkg, "FuzzVerifyPBFTCert", "below-quorum", marshal(fx.PBFTCert(types.PhasePrepare, 1, 1, typestest.SampleBlockID(1), 0, 1)))
+	c.add(pkg, "FuzzVerifyPBFTCert", "duplicate-signature", marshal(fx.PBFTCert(types.PhasePrepare, 1, 1, typestest.SampleBlockID(1), 0, 0, 1)))
 	c.add(pkg, "FuzzVerifyPBFTCert", "duplicate-signer", pWith(func(pc *types.PBFTCert) { pc.Signers[2] = 0 }))
 	c.add(pkg, "FuzzVerifyPBFTCert", "non-member", pWith(func(pc *types.PBFTCert) { pc.Signers[2] = 4 }))
 	c.add(pkg, "FuzzVerifyPBFTCert", "other-phase", pWith(func(pc *types.PBFTCert) { pc.Phase = types.PhaseCommit }))
@@ -526,7 +457,7 @@ func qcCorpora(c *corpus) {
 	c.add(pkg, "FuzzVerifyPBFTCert", "short-signature", pWith(func(pc *types.PBFTCert) { pc.Signatures[1] = pc.Signatures[1][:95] }))
 	c.add(pkg, "FuzzVerifyPBFTCert", "subset-of-commit", pWith(func(pc *types.PBFTCert) {
 		// A quorum subset of an honest certificate: valid.
-		all := honestPBFTCerts(fx)[1]
+		all := fx.HonestPBFTCerts()[1]
 		pc.Phase, pc.View, pc.Seq, pc.Digest = all.Phase, all.View, all.Seq, all.Digest
 		pc.Signers, pc.Signatures = all.Signers[1:], all.Signatures[1:]
 	}))

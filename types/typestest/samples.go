@@ -1,0 +1,85 @@
+package typestest
+
+import (
+	"bytes"
+
+	"github.com/bftkit/bftkit/crypto"
+	"github.com/bftkit/bftkit/types"
+)
+
+// NamedMessage is a sample message with a name for corpus files and test
+// output.
+type NamedMessage struct {
+	Name    string
+	Message types.Message
+}
+
+// SampleMessages is one well-formed, correctly signed message of every type
+// and every PBFT phase, from the 4-validator fixture with seed 1. Fuzz
+// targets seed from it and internal/tools/fuzzcorpus writes it to disk.
+func SampleMessages() []NamedMessage {
+	fx := Validators(4, 1)
+	parent := Block(1, 2, 16)
+	parent.Proposer = 1
+	block := Block(3, 4, 24)
+	block.Proposer = 3
+	block.ParentID = parent.ID()
+	block.ParentAppHash = bytes.Repeat([]byte{0xab}, 32)
+	block.Justify = fx.QC(1, parent.ID(), 0, 1, 2)
+	id := block.ID()
+	// A PBFT block has no justify QC.
+	pbftBlock := Block(3, 4, 24)
+	pbftBlock.Proposer = 3
+	pbftID := pbftBlock.ID()
+	tc := fx.TC(2, []int{0, 1, 3}, []uint64{1, 0, 1})
+	sign := func(i int, msg []byte) []byte { return crypto.Sign(fx.Keys[i], msg).Bytes() }
+	pbftVote := func(phase types.PBFTPhase, view, seq uint64, replica int) types.Message {
+		v := &types.PBFTVote{Phase: phase, View: view, Seq: seq, Digest: pbftID, Replica: types.ValidatorIndex(replica)}
+		v.Signature = sign(replica, types.PBFTVoteSignBytes(ChainID, phase, view, seq, pbftID))
+		return types.Message{From: v.Replica, Broadcast: true, Payload: v}
+	}
+	return []NamedMessage{
+		{"proposal-with-tc", types.Message{From: 3, Broadcast: true, Payload: &types.Proposal{Block: block, Tc: tc, Signature: sign(3, types.ProposalSignBytes(ChainID, 3, id))}}},
+		{"proposal-first-block", types.Message{From: 1, Broadcast: true, Payload: &types.Proposal{Block: parent, Signature: sign(1, types.ProposalSignBytes(ChainID, 1, parent.ID()))}}},
+		{"vote", types.Message{From: 2, To: 0, Payload: &types.Vote{View: 3, BlockID: id, Voter: 2, Signature: sign(2, types.VoteSignBytes(ChainID, 3, id))}}},
+		{"timeout-with-high-qc", types.Message{From: 0, Broadcast: true, Payload: &types.Timeout{View: 4, Sender: 0, HighQc: block.Justify, Signature: sign(0, types.TimeoutSignBytes(ChainID, 4, 1))}}},
+		{"timeout-genesis", types.Message{From: 1, Broadcast: true, Payload: &types.Timeout{View: 1, Sender: 1, Signature: sign(1, types.TimeoutSignBytes(ChainID, 1, 0))}}},
+		{"pbft-preprepare", types.Message{From: 3, Broadcast: true, Payload: &types.PBFTPrePrepare{View: 3, Seq: 3, Block: pbftBlock, Primary: 3, Signature: sign(3, types.PrePrepareSignBytes(ChainID, 3, 3, pbftID))}}},
+		{"pbft-prepare", pbftVote(types.PhasePrepare, 3, 3, 0)},
+		{"pbft-commit", pbftVote(types.PhaseCommit, 3, 3, 1)},
+		{"pbft-checkpoint", pbftVote(types.PhaseCheckpoint, 0, 3, 2)},
+	}
+}
+
+// SampleBlockID is the ID of a small block at height view.
+func SampleBlockID(view uint64) types.BlockID { return Block(view, 3, 32).ID() }
+
+// HonestQCs are valid QCs of the fixture; certificate fuzz targets check
+// that whatever verifies is one of them.
+func (f *Fixture) HonestQCs() []*types.QuorumCert {
+	return []*types.QuorumCert{
+		f.QC(1, SampleBlockID(1), 0, 1, 2),
+		f.QC(2, SampleBlockID(2), 1, 2, 3),
+		f.QC(3, SampleBlockID(3), 0, 1, 2, 3),
+		f.QC(7, SampleBlockID(7), 0, 2, 3),
+	}
+}
+
+// HonestTCs are valid TCs of the fixture.
+func (f *Fixture) HonestTCs() []*types.TimeoutCert {
+	return []*types.TimeoutCert{
+		f.TC(5, []int{0, 1, 2}, []uint64{4, 4, 4}),
+		f.TC(6, []int{0, 1, 2, 3}, []uint64{5, 3, 5, 0}),
+		f.TC(9, []int{1, 2, 3}, []uint64{0, 0, 8}),
+	}
+}
+
+// HonestPBFTCerts are valid PBFT certificates of the fixture.
+func (f *Fixture) HonestPBFTCerts() []*types.PBFTCert {
+	return []*types.PBFTCert{
+		f.PBFTCert(types.PhasePrepare, 1, 1, SampleBlockID(1), 0, 1, 2),
+		f.PBFTCert(types.PhaseCommit, 1, 1, SampleBlockID(1), 3, 2, 1, 0),
+		f.PBFTCert(types.PhasePrepare, 2, 2, SampleBlockID(2), 1, 2, 3),
+		f.PBFTCert(types.PhaseCheckpoint, 0, 10, types.BlockID(crypto.Sum256([]byte("state-10"))), 0, 1, 2, 3),
+	}
+}
