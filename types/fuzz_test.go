@@ -2,7 +2,6 @@ package types_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -120,31 +119,10 @@ func FuzzBlockUnmarshal(f *testing.F) {
 	})
 }
 
-// fuzzGenesisJSON is a valid genesis for the n-validator fixture.
-func fuzzGenesisJSON(n int, appState string) []byte {
-	fx := typestest.Validators(n, 1)
-	g := types.Genesis{ChainID: typestest.ChainID}
-	if appState != "" {
-		g.AppState = json.RawMessage(appState)
-	}
-	for i, sk := range fx.Keys {
-		gv := types.GenesisValidatorFor(sk, "", "", "")
-		if i == 0 {
-			gv = types.GenesisValidatorFor(sk, "v0", "12D3KooWfuzz", "/ip4/127.0.0.1/tcp/26656")
-		}
-		g.Validators = append(g.Validators, gv)
-	}
-	data, err := json.MarshalIndent(g, "", "  ")
-	if err != nil {
-		panic(err)
-	}
-	return data
-}
-
 func FuzzParseGenesis(f *testing.F) {
-	good := fuzzGenesisJSON(4, `{"accounts":{"alice":10}}`)
+	good := typestest.SampleGenesisJSON(4, `{"accounts":{"alice":10}}`)
 	f.Add(good)
-	f.Add(fuzzGenesisJSON(1, ""))
+	f.Add(typestest.SampleGenesisJSON(1, ""))
 	f.Add([]byte{})
 	f.Add([]byte("{}"))
 	f.Add([]byte(`{"chain_id":"x","validators":[]}`))

@@ -2,6 +2,7 @@ package typestest
 
 import (
 	"bytes"
+	"encoding/json"
 
 	"github.com/bftkit/bftkit/crypto"
 	"github.com/bftkit/bftkit/types"
@@ -82,4 +83,26 @@ func (f *Fixture) HonestPBFTCerts() []*types.PBFTCert {
 		f.PBFTCert(types.PhasePrepare, 2, 2, SampleBlockID(2), 1, 2, 3),
 		f.PBFTCert(types.PhaseCheckpoint, 0, 10, types.BlockID(crypto.Sum256([]byte("state-10"))), 0, 1, 2, 3),
 	}
+}
+
+// SampleGenesisJSON is a valid genesis file for the n-validator fixture
+// (seed 1); validator 0 also has a name, peer ID and address.
+func SampleGenesisJSON(n int, appState string) []byte {
+	fx := Validators(n, 1)
+	g := types.Genesis{ChainID: ChainID}
+	if appState != "" {
+		g.AppState = json.RawMessage(appState)
+	}
+	for i, sk := range fx.Keys {
+		gv := types.GenesisValidatorFor(sk, "", "", "")
+		if i == 0 {
+			gv = types.GenesisValidatorFor(sk, "v0", "12D3KooWfuzz", "/ip4/127.0.0.1/tcp/26656")
+		}
+		g.Validators = append(g.Validators, gv)
+	}
+	data, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return data
 }

@@ -251,22 +251,6 @@ func cryptoCorpora(c *corpus) {
 
 // ---- types -----------------------------------------------------------------
 
-func genesisJSON(n int, appState string) []byte {
-	fx := typestest.Validators(n, 1)
-	g := types.Genesis{ChainID: typestest.ChainID}
-	if appState != "" {
-		g.AppState = json.RawMessage(appState)
-	}
-	for i, sk := range fx.Keys {
-		gv := types.GenesisValidatorFor(sk, "", "", "")
-		if i == 0 {
-			gv = types.GenesisValidatorFor(sk, "v0", "12D3KooWfuzz", "/ip4/127.0.0.1/tcp/26656")
-		}
-		g.Validators = append(g.Validators, gv)
-	}
-	return must(json.MarshalIndent(g, "", "  "))
-}
-
 func typesCorpora(c *corpus) {
 	const pkg = "types"
 
@@ -312,9 +296,9 @@ func typesCorpora(c *corpus) {
 		Justify: &types.QuorumCert{View: 1, Signers: types.Bitmap{0x07}, Signature: []byte{1}}}))
 
 	// FuzzParseGenesis
-	good := genesisJSON(4, `{"accounts":{"alice":10}}`)
+	good := typestest.SampleGenesisJSON(4, `{"accounts":{"alice":10}}`)
 	c.add(pkg, "FuzzParseGenesis", "valid-4", good)
-	c.add(pkg, "FuzzParseGenesis", "valid-1", genesisJSON(1, ""))
+	c.add(pkg, "FuzzParseGenesis", "valid-1", typestest.SampleGenesisJSON(1, ""))
 	c.add(pkg, "FuzzParseGenesis", "empty", []byte{})
 	c.add(pkg, "FuzzParseGenesis", "empty-object", []byte("{}"))
 	c.add(pkg, "FuzzParseGenesis", "no-validators", []byte(`{"chain_id":"x","validators":[]}`))
