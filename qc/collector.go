@@ -1,9 +1,9 @@
 package qc
 
 import (
+	"fmt"
 	"slices"
 
-	"github.com/bftkit/bftkit/crypto"
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -13,7 +13,7 @@ type SignedVote struct {
 	Slot   Slot
 	Digest types.BlockID
 	Signer types.ValidatorIndex
-	Sig    crypto.Signature
+	Sig    []byte
 }
 
 // Quorum is what a collector emits: a quorum of distinct members that signed
@@ -22,7 +22,7 @@ type Quorum struct {
 	Slot    Slot
 	Digest  types.BlockID
 	Signers types.Bitmap
-	Sigs    []crypto.Signature
+	Sigs    [][]byte
 }
 
 // Equivocation is two different votes signed by one validator for one slot.
@@ -111,7 +111,7 @@ func (c *Collector) openSlot(s Slot) *slotVotes {
 func quorumOf(s Slot, d types.BlockID, sv *slotVotes, t *tally) *Quorum {
 	signers := slices.Clone(t.signers)
 	idx := signers.Indices()
-	sigs := make([]crypto.Signature, len(idx))
+	sigs := make([][]byte, len(idx))
 	for k, i := range idx {
 		sigs[k] = sv.first[i].Sig
 	}
@@ -146,13 +146,14 @@ func (c *Collector) PruneBelow(view, seq uint64) {
 // OpenSlots is the number of slots currently tracked.
 func (c *Collector) OpenSlots() int { return len(c.slots) }
 
-// QC aggregates the quorum into a HotStuff quorum certificate.
-func (q *Quorum) QC() *types.QuorumCert {
-	agg, ok := crypto.AggregateSignatures(q.Sigs)
-	if !ok {
-		panic("qc: quorum with no signatures")
+// QC aggregates the quorum into a HotStuff quorum certificate. It fails
+// only if a signature does not decode, which the gateway rules out.
+func (q *Quorum) QC(scheme Scheme) (*types.QuorumCert, error) {
+	agg, err := scheme.Aggregate(q.Sigs)
+	if err != nil {
+		return nil, fmt.Errorf("qc for view %d: %w", q.Slot.View, err)
 	}
-	return &types.QuorumCert{View: q.Slot.View, BlockID: q.Digest, Signers: slices.Clone(q.Signers), Signature: agg.Bytes()}
+	return &types.QuorumCert{View: q.Slot.View, BlockID: q.Digest, Signers: slices.Clone(q.Signers), Signature: agg}, nil
 }
 
 // PBFTCert lists the quorum's individual signatures as a PBFT certificate.
@@ -160,7 +161,7 @@ func (q *Quorum) PBFTCert(phase types.PBFTPhase) *types.PBFTCert {
 	c := &types.PBFTCert{Phase: phase, View: q.Slot.View, Seq: q.Slot.Seq, Digest: q.Digest}
 	for k, i := range q.Signers.Indices() {
 		c.Signers = append(c.Signers, i)
-		c.Signatures = append(c.Signatures, q.Sigs[k].Bytes())
+		c.Signatures = append(c.Signatures, q.Sigs[k])
 	}
 	return c
 }
@@ -171,7 +172,7 @@ func (q *Quorum) PBFTCert(phase types.PBFTPhase) *types.PBFTCert {
 func (e *Equivocation) DoubleSign(kind types.MsgType, phase types.PBFTPhase) *types.DoubleSign {
 	return &types.DoubleSign{
 		Kind: kind, Phase: phase, Signer: e.Signer, View: e.Slot.View, Seq: e.Slot.Seq,
-		DigestA: e.First.Digest, SignatureA: e.First.Sig.Bytes(),
-		DigestB: e.Second.Digest, SignatureB: e.Second.Sig.Bytes(),
+		DigestA: e.First.Digest, SignatureA: e.First.Sig,
+		DigestB: e.Second.Digest, SignatureB: e.Second.Sig,
 	}
 }

@@ -81,7 +81,7 @@ func (c *naiveCollector) add(v qc.SignedVote) naiveResult {
 	if signers.Count() != c.quorum {
 		return naiveResult{}
 	}
-	var sigs []crypto.Signature
+	var sigs [][]byte
 	for _, i := range signers.Indices() {
 		sigs = append(sigs, firsts[i].Sig)
 	}
@@ -103,9 +103,9 @@ func (c *naiveCollector) prune(view, seq uint64) {
 // streams full of duplicates, equivocations, interleaved slots, non-members,
 // pruning, stale votes and exhausted quotas.
 func TestCollectorMatchesNaiveImplementation(t *testing.T) {
-	sigs := make([]crypto.Signature, 4)
+	sigs := make([][]byte, 4)
 	for i := range sigs {
-		sigs[i] = crypto.Sign(typestest.Validators(4, 1).Keys[i], []byte{byte(i)})
+		sigs[i] = crypto.Sign(typestest.Validators(4, 1).Keys[i], []byte{byte(i)}).Bytes()
 	}
 	for seed := uint64(1); seed <= 300; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 0))
@@ -147,7 +147,7 @@ func TestCollectorEmitsQCOnceAtQuorum(t *testing.T) {
 	v := qc.NewVerifier(typestest.ChainID, fx.Set)
 	vote := func(i int) qc.SignedVote {
 		return qc.SignedVote{Slot: qc.Slot{View: 5}, Digest: blockA, Signer: types.ValidatorIndex(i),
-			Sig: crypto.Sign(fx.Keys[i], types.VoteSignBytes(typestest.ChainID, 5, blockA))}
+			Sig: crypto.Sign(fx.Keys[i], types.VoteSignBytes(typestest.ChainID, 5, blockA)).Bytes()}
 	}
 	for _, i := range []int{2, 0} {
 		q, e, err := c.Add(vote(i))
@@ -160,7 +160,9 @@ func TestCollectorEmitsQCOnceAtQuorum(t *testing.T) {
 	q, _, err := c.Add(vote(3))
 	require.NoError(t, err)
 	require.NotNil(t, q)
-	require.NoError(t, v.VerifyQC(q.QC()), "the emitted QC must verify")
+	cert, err := q.QC(qc.NewBLSScheme(fx.Set))
+	require.NoError(t, err)
+	require.NoError(t, v.VerifyQC(cert), "the emitted QC must verify")
 	again, _, _ := c.Add(vote(1))
 	require.Nil(t, again, "a QC is emitted once")
 	require.Equal(t, 4, c.Voters(qc.Slot{View: 5}))
@@ -169,8 +171,8 @@ func TestCollectorEmitsQCOnceAtQuorum(t *testing.T) {
 func TestCollectorReportsEquivocationOnce(t *testing.T) {
 	fx := typestest.Validators(4, 1)
 	c := qc.NewCollector(qc.CollectorConfig{N: 4, Quorum: 3, MaxSlotsPerSigner: 10})
-	sign := func(d types.BlockID) crypto.Signature {
-		return crypto.Sign(fx.Keys[1], types.VoteSignBytes(typestest.ChainID, 2, d))
+	sign := func(d types.BlockID) []byte {
+		return crypto.Sign(fx.Keys[1], types.VoteSignBytes(typestest.ChainID, 2, d)).Bytes()
 	}
 	first := qc.SignedVote{Slot: qc.Slot{View: 2}, Digest: blockA, Signer: 1, Sig: sign(blockA)}
 	second := qc.SignedVote{Slot: qc.Slot{View: 2}, Digest: types.BlockID{0xb}, Signer: 1, Sig: sign(types.BlockID{0xb})}
@@ -252,18 +254,20 @@ func TestTimeoutCollectorFormsVerifiableTC(t *testing.T) {
 	c := qc.NewTimeoutCollector(qc.CollectorConfig{N: 4, Quorum: 3, MaxSlotsPerSigner: 10})
 	timeout := func(i int, hqv uint64) qc.SignedTimeout {
 		return qc.SignedTimeout{View: 9, HighQCView: hqv, Signer: types.ValidatorIndex(i),
-			Sig: crypto.Sign(fx.Keys[i], types.TimeoutSignBytes(typestest.ChainID, 9, hqv))}
+			Sig: crypto.Sign(fx.Keys[i], types.TimeoutSignBytes(typestest.ChainID, 9, hqv)).Bytes()}
 	}
-	tc, _, err := c.Add(timeout(3, 7))
+	first, _, err := c.Add(timeout(3, 7))
 	require.NoError(t, err)
-	require.Nil(t, tc)
+	require.Nil(t, first)
 	_, e, _ := c.Add(timeout(3, 8))
 	require.NotNil(t, e, "two timeouts with different high QCs for one view")
 	require.Equal(t, 1, c.Senders(9), "the second timeout does not count")
-	tc, _, _ = c.Add(timeout(0, 8))
-	require.Nil(t, tc)
-	tc, _, _ = c.Add(timeout(1, 7))
-	require.NotNil(t, tc)
+	second, _, _ := c.Add(timeout(0, 8))
+	require.Nil(t, second)
+	tq, _, _ := c.Add(timeout(1, 7))
+	require.NotNil(t, tq)
+	tc, err := tq.TC(qc.NewBLSScheme(fx.Set))
+	require.NoError(t, err)
 	require.Equal(t, []uint64{8, 7, 7}, tc.HighQcViews, "high QC views in signer order 0, 1, 3")
 	require.NoError(t, v.VerifyTC(tc))
 	again, _, _ := c.Add(timeout(2, 7))

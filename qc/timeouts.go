@@ -1,7 +1,9 @@
 package qc
 
 import (
-	"github.com/bftkit/bftkit/crypto"
+	"fmt"
+	"slices"
+
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -11,7 +13,26 @@ type SignedTimeout struct {
 	View       uint64
 	HighQCView uint64
 	Signer     types.ValidatorIndex
-	Sig        crypto.Signature
+	Sig        []byte
+}
+
+// TimeoutQuorum is what a TimeoutCollector emits: a quorum of distinct
+// members that timed out of View, with their high QC views and signatures
+// in signer order. TC aggregates it into a certificate.
+type TimeoutQuorum struct {
+	View        uint64
+	Signers     types.Bitmap
+	HighQCViews []uint64
+	Sigs        [][]byte
+}
+
+// TC aggregates the quorum into a timeout certificate.
+func (q *TimeoutQuorum) TC(scheme Scheme) (*types.TimeoutCert, error) {
+	agg, err := scheme.Aggregate(q.Sigs)
+	if err != nil {
+		return nil, fmt.Errorf("tc for view %d: %w", q.View, err)
+	}
+	return &types.TimeoutCert{View: q.View, Signers: slices.Clone(q.Signers), HighQcViews: slices.Clone(q.HighQCViews), Signature: agg}, nil
 }
 
 // TimeoutEquivocation is two timeouts for one view with different high QC
@@ -46,10 +67,10 @@ func NewTimeoutCollector(cfg CollectorConfig) *TimeoutCollector {
 	return &TimeoutCollector{gate: newSlotGate(cfg), views: make(map[uint64]*viewTimeouts)}
 }
 
-// Add records a timeout. It returns the TC the first time the view reaches a
-// quorum, and a TimeoutEquivocation the first time the signer is seen
+// Add records a timeout. It returns the quorum the first time the view
+// reaches one, and a TimeoutEquivocation the first time the signer is seen
 // sending two different timeouts for one view.
-func (c *TimeoutCollector) Add(t SignedTimeout) (*types.TimeoutCert, *TimeoutEquivocation, error) {
+func (c *TimeoutCollector) Add(t SignedTimeout) (*TimeoutQuorum, *TimeoutEquivocation, error) {
 	vt := c.views[t.View]
 	prev, sent := SignedTimeout{}, false
 	if vt != nil {
@@ -75,24 +96,21 @@ func (c *TimeoutCollector) Add(t SignedTimeout) (*types.TimeoutCert, *TimeoutEqu
 		return nil, nil, nil
 	}
 	vt.emitted = true
-	return certificate(t.View, vt, c.gate.cfg.N), nil, nil
+	return timeoutQuorum(t.View, vt, c.gate.cfg.N), nil, nil
 }
 
-func certificate(view uint64, vt *viewTimeouts, n int) *types.TimeoutCert {
+func timeoutQuorum(view uint64, vt *viewTimeouts, n int) *TimeoutQuorum {
 	signers := types.NewBitmap(n)
 	for i := range vt.first {
 		signers.Set(i)
 	}
 	idx := signers.Indices()
-	tc := &types.TimeoutCert{View: view, Signers: signers, HighQcViews: make([]uint64, len(idx))}
-	sigs := make([]crypto.Signature, len(idx))
+	q := &TimeoutQuorum{View: view, Signers: signers, HighQCViews: make([]uint64, len(idx)), Sigs: make([][]byte, len(idx))}
 	for k, i := range idx {
-		tc.HighQcViews[k] = vt.first[i].HighQCView
-		sigs[k] = vt.first[i].Sig
+		q.HighQCViews[k] = vt.first[i].HighQCView
+		q.Sigs[k] = vt.first[i].Sig
 	}
-	agg, _ := crypto.AggregateSignatures(sigs) // a quorum is never empty
-	tc.Signature = agg.Bytes()
-	return tc
+	return q
 }
 
 // Senders is the number of distinct validators that timed out of view; a
@@ -122,7 +140,7 @@ func (c *TimeoutCollector) PruneBelow(view uint64) {
 func (e *TimeoutEquivocation) DoubleSign() *types.DoubleSign {
 	return &types.DoubleSign{
 		Kind: types.MsgHotStuffTimeout, Signer: e.Signer, View: e.View,
-		HighQcViewA: e.First.HighQCView, SignatureA: e.First.Sig.Bytes(),
-		HighQcViewB: e.Second.HighQCView, SignatureB: e.Second.Sig.Bytes(),
+		HighQcViewA: e.First.HighQCView, SignatureA: e.First.Sig,
+		HighQcViewB: e.Second.HighQCView, SignatureB: e.Second.Sig,
 	}
 }

@@ -8,7 +8,8 @@
 //     QC view), aggregated into one signature.
 //   - PBFTCert: a threshold of individually signed, matching PBFT votes.
 //
-// Verification is against a validator set and a chain ID. It checks, in order
+// Verification is against a validator set's signature scheme (Scheme: BLS,
+// or a fast hash scheme in the simulator) and a chain ID. It checks, in order
 // of cost: shape, bitmap length, a quorum of distinct members, then the
 // signature. The chain ID and the message kind are bound by the sign bytes
 // (types/signbytes.go), so a certificate from another chain or for another
@@ -20,7 +21,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/bftkit/bftkit/crypto"
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -32,37 +32,52 @@ var (
 	ErrBadSignature    = errors.New("signature does not verify")
 )
 
-// aggKeyCacheEntries bounds the aggregated-key cache: a handful of signer
-// sets is typical per view, and a few thousand keys cost well under 1 MiB.
-const aggKeyCacheEntries = 4096
-
-// Verifier checks certificates for one chain and one validator set. It is
-// safe for concurrent use.
+// Verifier checks certificates for one chain and one validator set, through
+// the set's signature scheme. It is safe for concurrent use if its scheme is
+// (both schemes here are).
 type Verifier struct {
-	chainID string
-	vs      *types.ValidatorSet
-	keys    *crypto.AggKeyCache
+	chainID   string
+	n, quorum int
+	scheme    Scheme
 }
 
-// NewVerifier returns a verifier for certificates of chainID signed by vs.
+// NewVerifier returns a verifier for certificates of chainID signed with
+// vs's BLS keys.
 func NewVerifier(chainID string, vs *types.ValidatorSet) *Verifier {
-	return &Verifier{chainID: chainID, vs: vs, keys: crypto.NewAggKeyCache(aggKeyCacheEntries)}
+	return NewSchemeVerifier(chainID, vs.N(), vs.Quorum(), NewBLSScheme(vs))
 }
 
-// ValidatorSet is the set certificates are checked against.
-func (v *Verifier) ValidatorSet() *types.ValidatorSet { return v.vs }
+// NewSchemeVerifier returns a verifier for n members with the given quorum
+// and scheme (the simulator passes its HashScheme).
+func NewSchemeVerifier(chainID string, n, quorum int, scheme Scheme) *Verifier {
+	return &Verifier{chainID: chainID, n: n, quorum: quorum, scheme: scheme}
+}
 
 // ChainID is the chain certificates are checked for.
 func (v *Verifier) ChainID() string { return v.chainID }
+
+// Scheme is the signature scheme certificates are checked with.
+func (v *Verifier) Scheme() Scheme { return v.scheme }
+
+// VerifySignature checks member i's signature over msg.
+func (v *Verifier) VerifySignature(i types.ValidatorIndex, msg, sig []byte) error {
+	if int(i) >= v.n {
+		return fmt.Errorf("signer %d: %w", i, ErrNonMember)
+	}
+	if !v.scheme.Verify(i, msg, sig) {
+		return fmt.Errorf("signature by %d: %w", i, ErrBadSignature)
+	}
+	return nil
+}
 
 // checkSigners checks that signers is a bitmap of this set naming at least a
 // quorum of members. A bitmap names each member at most once, so distinctness
 // holds by construction.
 func (v *Verifier) checkSigners(signers types.Bitmap) error {
-	if err := signers.ValidateFor(v.vs.N()); err != nil {
+	if err := signers.ValidateFor(v.n); err != nil {
 		return err
 	}
-	if got, want := signers.Count(), v.vs.Quorum(); got < want {
+	if got, want := signers.Count(), v.quorum; got < want {
 		return fmt.Errorf("%w: %d of %d needed", ErrTooFewSigners, got, want)
 	}
 	return nil
@@ -81,12 +96,8 @@ func (v *Verifier) VerifyQC(qc *types.QuorumCert) error {
 	if err := v.checkSigners(signers); err != nil {
 		return fmt.Errorf("qc: %w", err)
 	}
-	sig, err := crypto.SignatureFromBytes(qc.Signature)
-	if err != nil {
-		return fmt.Errorf("qc: signature: %w", err)
-	}
-	aggKey, ok := v.keys.Get(signers, func() []crypto.PublicKey { return v.vs.PubKeys(signers) })
-	if !ok || !crypto.Verify(aggKey, types.VoteSignBytes(v.chainID, qc.View, qc.BlockID), sig) {
+	group := Group{Msg: types.VoteSignBytes(v.chainID, qc.View, qc.BlockID), Signers: signers}
+	if !v.scheme.VerifyAggregate([]Group{group}, qc.Signature) {
 		return fmt.Errorf("qc for view %d: %w", qc.View, ErrBadSignature)
 	}
 	return nil
@@ -105,11 +116,7 @@ func (v *Verifier) VerifyTC(tc *types.TimeoutCert) error {
 	if err := v.checkSigners(signers); err != nil {
 		return fmt.Errorf("tc: %w", err)
 	}
-	sig, err := crypto.SignatureFromBytes(tc.Signature)
-	if err != nil {
-		return fmt.Errorf("tc: signature: %w", err)
-	}
-	if !crypto.AggregateVerify(v.timeoutGroups(tc, signers), sig) {
+	if !v.scheme.VerifyAggregate(v.timeoutGroups(tc, signers), tc.Signature) {
 		return fmt.Errorf("tc for view %d: %w", tc.View, ErrBadSignature)
 	}
 	return nil
@@ -117,20 +124,23 @@ func (v *Verifier) VerifyTC(tc *types.TimeoutCert) error {
 
 // timeoutGroups puts the signers of each distinct high QC view into one
 // group: one pairing per distinct message, usually one or two per TC.
-func (v *Verifier) timeoutGroups(tc *types.TimeoutCert, signers types.Bitmap) []crypto.SignedGroup {
-	byView := make(map[uint64][]crypto.PublicKey)
+func (v *Verifier) timeoutGroups(tc *types.TimeoutCert, signers types.Bitmap) []Group {
+	byView := make(map[uint64]types.Bitmap)
 	for k, i := range signers.Indices() {
 		hqv := tc.HighQcViews[k]
-		byView[hqv] = append(byView[hqv], v.vs.PubKey(i))
+		if byView[hqv] == nil {
+			byView[hqv] = types.NewBitmap(v.n)
+		}
+		byView[hqv].Set(i)
 	}
 	views := make([]uint64, 0, len(byView))
 	for hqv := range byView {
 		views = append(views, hqv)
 	}
 	slices.Sort(views)
-	groups := make([]crypto.SignedGroup, len(views))
+	groups := make([]Group, len(views))
 	for k, hqv := range views {
-		groups[k] = crypto.SignedGroup{Msg: types.TimeoutSignBytes(v.chainID, tc.View, hqv), Keys: byView[hqv]}
+		groups[k] = Group{Msg: types.TimeoutSignBytes(v.chainID, tc.View, hqv), Signers: byView[hqv]}
 	}
 	return groups
 }
@@ -141,10 +151,10 @@ func (v *Verifier) VerifyPBFTCert(c *types.PBFTCert, threshold int) error {
 	if c == nil {
 		return ErrMissing
 	}
-	if threshold < 1 || threshold > v.vs.N() {
+	if threshold < 1 || threshold > v.n {
 		// A caller bug, not a peer's: refuse rather than accept an empty
 		// certificate.
-		return fmt.Errorf("pbft cert: threshold %d is outside 1..%d", threshold, v.vs.N())
+		return fmt.Errorf("pbft cert: threshold %d is outside 1..%d", threshold, v.n)
 	}
 	if err := c.ValidateBasic(); err != nil {
 		return err
@@ -152,9 +162,9 @@ func (v *Verifier) VerifyPBFTCert(c *types.PBFTCert, threshold int) error {
 	if len(c.Signers) < threshold {
 		return fmt.Errorf("pbft cert: %w: %d of %d needed", ErrTooFewSigners, len(c.Signers), threshold)
 	}
-	seen := types.NewBitmap(v.vs.N())
+	seen := types.NewBitmap(v.n)
 	for k, s := range c.Signers {
-		if !v.vs.Contains(s) {
+		if int(s) >= v.n {
 			return fmt.Errorf("pbft cert: signers[%d] = %d: %w", k, s, ErrNonMember)
 		}
 		if seen.Has(s) {
@@ -164,11 +174,7 @@ func (v *Verifier) VerifyPBFTCert(c *types.PBFTCert, threshold int) error {
 	}
 	msg := types.PBFTVoteSignBytes(v.chainID, c.Phase, c.View, c.Seq, c.Digest)
 	for k, s := range c.Signers {
-		sig, err := crypto.SignatureFromBytes(c.Signatures[k])
-		if err != nil {
-			return fmt.Errorf("pbft cert: signatures[%d]: %w", k, err)
-		}
-		if !crypto.Verify(v.vs.PubKey(s), msg, sig) {
+		if !v.scheme.Verify(s, msg, c.Signatures[k]) {
 			return fmt.Errorf("pbft cert: signatures[%d] by %d: %w", k, s, ErrBadSignature)
 		}
 	}

@@ -3,18 +3,22 @@ package sim
 import (
 	"math/rand/v2"
 
+	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/types"
 )
 
 // NodeEnv is what an engine is built from: its identity, the set size, a
-// random source of its own derived from the run's seed, and its durable
-// state (empty on first start, the crash survivor on restart).
+// random source of its own derived from the run's seed, its durable state
+// (empty on first start, the crash survivor on restart), a signer for its
+// own index, and the scheme to aggregate certificates with.
 type NodeEnv struct {
 	ID      types.ValidatorIndex
 	N       int
 	ChainID string
 	Rand    *rand.Rand
 	Durable *Durable
+	Signer  qc.Signer
+	Scheme  qc.Scheme
 }
 
 // Behaviour turns an honest engine into a Byzantine one. It wraps the
@@ -41,6 +45,11 @@ type Protocol struct {
 	// only grows, and that every vote or timeout leaving is covered by the
 	// safety state of this Ready or an earlier one. nil if none.
 	CheckReady func(durableSafety []byte, rd *types.Ready) error
+	// Verify is the protocol's gateway check of a decoded message, run on
+	// every delivery before Step: signatures and certificates, as the
+	// node's gateway runs it. A rejected message never reaches the engine.
+	// nil for engines that sign nothing.
+	Verify func(v *qc.Verifier, m types.Message) error
 }
 
 // Behaviour looks a behaviour up by name among the protocol's own and the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -49,6 +50,8 @@ type Sim struct {
 	counters  Counters
 	violation *Violation
 	txSeq     uint64
+	scheme    *qc.HashScheme
+	verifier  *qc.Verifier
 }
 
 // New builds a simulator for cfg and starts every node.
@@ -64,7 +67,11 @@ func New(cfg Config) (*Sim, error) {
 		oracle:   newOracle(cfg.Protocol.Validate),
 		log:      newEventLog(),
 		counters: newCounters(),
+		// The simulator signs with a fast hash scheme keyed by the seed;
+		// each engine gets a signer for its own index only.
+		scheme: qc.NewHashScheme(cfg.N, cfg.Seed),
 	}
+	s.verifier = qc.NewSchemeVerifier(cfg.ChainID, cfg.N, 2*cfg.N/3+1, s.scheme)
 	for i := range cfg.N {
 		id := types.ValidatorIndex(i)
 		n := &node{id: id, durable: newDurable(), byzantine: cfg.Byzantine[id],
@@ -78,7 +85,8 @@ func New(cfg Config) (*Sim, error) {
 // start builds n's engine from its durable state, wrapped in its
 // Byzantine behaviour if it has one.
 func (s *Sim) start(n *node) {
-	env := NodeEnv{ID: n.id, N: s.cfg.N, ChainID: s.cfg.ChainID, Rand: n.rng, Durable: n.durable.clone()}
+	env := NodeEnv{ID: n.id, N: s.cfg.N, ChainID: s.cfg.ChainID, Rand: n.rng, Durable: n.durable.clone(),
+		Signer: s.scheme.Signer(n.id), Scheme: s.scheme}
 	e := s.cfg.Protocol.New(env)
 	if n.byzantine != "" {
 		b, _ := s.cfg.Protocol.Behaviour(n.byzantine) // checked in Config.check
@@ -220,8 +228,14 @@ func (s *Sim) stepNode(n *node, p *packet) {
 		s.log.add(event{tick: s.now, kind: evRejected, node: n.id, peer: p.from, msgType: p.msgType, size: len(p.data), detail: "decode"})
 		return
 	}
-	s.log.add(event{tick: s.now, kind: evDeliver, node: n.id, peer: p.from, msgType: p.msgType, size: len(p.data)})
 	s.counters.delivered(p.msgType)
+	if verify := s.cfg.Protocol.Verify; verify != nil {
+		if err := verify(s.verifier, m); err != nil {
+			s.log.add(event{tick: s.now, kind: evRejected, node: n.id, peer: p.from, msgType: p.msgType, size: len(p.data), detail: "gateway"})
+			return
+		}
+	}
+	s.log.add(event{tick: s.now, kind: evDeliver, node: n.id, peer: p.from, msgType: p.msgType, size: len(p.data)})
 	if err := n.engine.Step(m); err != nil {
 		s.log.add(event{tick: s.now, kind: evRejected, node: n.id, peer: p.from, msgType: p.msgType, size: len(p.data)})
 	}
