@@ -21,6 +21,10 @@ func newPayload(t MsgType) (Payload, error) {
 		return new(PBFTPrePrepare), nil
 	case MsgPBFTVote:
 		return new(PBFTVote), nil
+	case MsgBlockRequest:
+		return new(BlockRequest), nil
+	case MsgBlockResponse:
+		return new(BlockResponse), nil
 	default:
 		return nil, fmt.Errorf("unknown message type %d", t)
 	}

@@ -35,6 +35,8 @@ const (
 	MsgHotStuffTimeout  MsgType = 3
 	MsgPBFTPrePrepare   MsgType = 10
 	MsgPBFTVote         MsgType = 11
+	MsgBlockRequest     MsgType = 20
+	MsgBlockResponse    MsgType = 21
 )
 
 var MsgType_name = map[int32]string{
@@ -44,6 +46,8 @@ var MsgType_name = map[int32]string{
 	3:  "MSG_HOTSTUFF_TIMEOUT",
 	10: "MSG_PBFT_PREPREPARE",
 	11: "MSG_PBFT_VOTE",
+	20: "MSG_BLOCK_REQUEST",
+	21: "MSG_BLOCK_RESPONSE",
 }
 
 var MsgType_value = map[string]int32{
@@ -53,6 +57,8 @@ var MsgType_value = map[string]int32{
 	"MSG_HOTSTUFF_TIMEOUT":  3,
 	"MSG_PBFT_PREPREPARE":   10,
 	"MSG_PBFT_VOTE":         11,
+	"MSG_BLOCK_REQUEST":     20,
+	"MSG_BLOCK_RESPONSE":    21,
 }
 
 func (x MsgType) String() string {
@@ -275,6 +281,10 @@ type Timeout struct {
 	// high_qc is nil while the sender knows only the genesis block.
 	HighQc    *QuorumCert `protobuf:"bytes,3,opt,name=high_qc,json=highQc,proto3" json:"high_qc,omitempty"`
 	Signature []byte      `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"`
+	// last_tc is the TC through which the sender entered its view, if any
+	// (DiemBFT v4 §4.2): a TC that only one honest replica formed still
+	// reaches everyone it times out to. Not signed: a TC proves itself.
+	LastTc *TimeoutCert `protobuf:"bytes,5,opt,name=last_tc,json=lastTc,proto3" json:"last_tc,omitempty"`
 }
 
 func (m *Timeout) Reset()         { *m = Timeout{} }
@@ -334,6 +344,13 @@ func (m *Timeout) GetHighQc() *QuorumCert {
 func (m *Timeout) GetSignature() []byte {
 	if m != nil {
 		return m.Signature
+	}
+	return nil
+}
+
+func (m *Timeout) GetLastTc() *TimeoutCert {
+	if m != nil {
+		return m.LastTc
 	}
 	return nil
 }
@@ -611,6 +628,230 @@ func (m *DoubleSign) GetHighQcViewB() uint64 {
 	return 0
 }
 
+// BlockRequest asks a peer for a block the sender lacks, and up to
+// ancestors - 1 of its ancestors, newest first. Unsigned: answering it
+// costs the peer only bandwidth, which is bounded.
+type BlockRequest struct {
+	Sender    ValidatorIndex `protobuf:"varint,1,opt,name=sender,proto3,casttype=ValidatorIndex" json:"sender,omitempty"`
+	BlockID   BlockID        `protobuf:"bytes,2,opt,name=block_id,json=blockId,proto3,customtype=BlockID" json:"block_id"`
+	Ancestors uint32         `protobuf:"varint,3,opt,name=ancestors,proto3" json:"ancestors,omitempty"`
+}
+
+func (m *BlockRequest) Reset()         { *m = BlockRequest{} }
+func (m *BlockRequest) String() string { return proto.CompactTextString(m) }
+func (*BlockRequest) ProtoMessage()    {}
+func (*BlockRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d4837ea181c130f8, []int{7}
+}
+func (m *BlockRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *BlockRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_BlockRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *BlockRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_BlockRequest.Merge(m, src)
+}
+func (m *BlockRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *BlockRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_BlockRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_BlockRequest proto.InternalMessageInfo
+
+func (m *BlockRequest) GetSender() ValidatorIndex {
+	if m != nil {
+		return m.Sender
+	}
+	return 0
+}
+
+func (m *BlockRequest) GetAncestors() uint32 {
+	if m != nil {
+		return m.Ancestors
+	}
+	return 0
+}
+
+// BlockResponse carries one requested block. Unsigned: the requester trusts
+// it only if its ID is one it asked for (the ID commits to every field).
+type BlockResponse struct {
+	Sender ValidatorIndex `protobuf:"varint,1,opt,name=sender,proto3,casttype=ValidatorIndex" json:"sender,omitempty"`
+	Block  *Block         `protobuf:"bytes,2,opt,name=block,proto3" json:"block,omitempty"`
+}
+
+func (m *BlockResponse) Reset()         { *m = BlockResponse{} }
+func (m *BlockResponse) String() string { return proto.CompactTextString(m) }
+func (*BlockResponse) ProtoMessage()    {}
+func (*BlockResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d4837ea181c130f8, []int{8}
+}
+func (m *BlockResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *BlockResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_BlockResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *BlockResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_BlockResponse.Merge(m, src)
+}
+func (m *BlockResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *BlockResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_BlockResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_BlockResponse proto.InternalMessageInfo
+
+func (m *BlockResponse) GetSender() ValidatorIndex {
+	if m != nil {
+		return m.Sender
+	}
+	return 0
+}
+
+func (m *BlockResponse) GetBlock() *Block {
+	if m != nil {
+		return m.Block
+	}
+	return nil
+}
+
+// HotStuffSafety is the HotStuff engine's durable safety state (types.Ready
+// contract): everything a restarted replica needs to never sign anything
+// that conflicts with what it signed before.
+type HotStuffSafety struct {
+	View          uint64 `protobuf:"varint,1,opt,name=view,proto3" json:"view,omitempty"`
+	LastVotedView uint64 `protobuf:"varint,2,opt,name=last_voted_view,json=lastVotedView,proto3" json:"last_voted_view,omitempty"`
+	// proposed_view is the last view this replica proposed in (as leader).
+	ProposedView uint64 `protobuf:"varint,3,opt,name=proposed_view,json=proposedView,proto3" json:"proposed_view,omitempty"`
+	// timeout_view and timeout_high_qc_view are the last timeout it signed.
+	TimeoutView       uint64      `protobuf:"varint,4,opt,name=timeout_view,json=timeoutView,proto3" json:"timeout_view,omitempty"`
+	TimeoutHighQcView uint64      `protobuf:"varint,5,opt,name=timeout_high_qc_view,json=timeoutHighQcView,proto3" json:"timeout_high_qc_view,omitempty"`
+	LockedQc          *QuorumCert `protobuf:"bytes,6,opt,name=locked_qc,json=lockedQc,proto3" json:"locked_qc,omitempty"`
+	HighQc            *QuorumCert `protobuf:"bytes,7,opt,name=high_qc,json=highQc,proto3" json:"high_qc,omitempty"`
+	// high_tc is the TC for view - 1 when the replica entered view through it.
+	HighTc              *TimeoutCert `protobuf:"bytes,8,opt,name=high_tc,json=highTc,proto3" json:"high_tc,omitempty"`
+	ConsecutiveTimeouts uint32       `protobuf:"varint,9,opt,name=consecutive_timeouts,json=consecutiveTimeouts,proto3" json:"consecutive_timeouts,omitempty"`
+}
+
+func (m *HotStuffSafety) Reset()         { *m = HotStuffSafety{} }
+func (m *HotStuffSafety) String() string { return proto.CompactTextString(m) }
+func (*HotStuffSafety) ProtoMessage()    {}
+func (*HotStuffSafety) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d4837ea181c130f8, []int{9}
+}
+func (m *HotStuffSafety) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *HotStuffSafety) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_HotStuffSafety.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *HotStuffSafety) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_HotStuffSafety.Merge(m, src)
+}
+func (m *HotStuffSafety) XXX_Size() int {
+	return m.Size()
+}
+func (m *HotStuffSafety) XXX_DiscardUnknown() {
+	xxx_messageInfo_HotStuffSafety.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_HotStuffSafety proto.InternalMessageInfo
+
+func (m *HotStuffSafety) GetView() uint64 {
+	if m != nil {
+		return m.View
+	}
+	return 0
+}
+
+func (m *HotStuffSafety) GetLastVotedView() uint64 {
+	if m != nil {
+		return m.LastVotedView
+	}
+	return 0
+}
+
+func (m *HotStuffSafety) GetProposedView() uint64 {
+	if m != nil {
+		return m.ProposedView
+	}
+	return 0
+}
+
+func (m *HotStuffSafety) GetTimeoutView() uint64 {
+	if m != nil {
+		return m.TimeoutView
+	}
+	return 0
+}
+
+func (m *HotStuffSafety) GetTimeoutHighQcView() uint64 {
+	if m != nil {
+		return m.TimeoutHighQcView
+	}
+	return 0
+}
+
+func (m *HotStuffSafety) GetLockedQc() *QuorumCert {
+	if m != nil {
+		return m.LockedQc
+	}
+	return nil
+}
+
+func (m *HotStuffSafety) GetHighQc() *QuorumCert {
+	if m != nil {
+		return m.HighQc
+	}
+	return nil
+}
+
+func (m *HotStuffSafety) GetHighTc() *TimeoutCert {
+	if m != nil {
+		return m.HighTc
+	}
+	return nil
+}
+
+func (m *HotStuffSafety) GetConsecutiveTimeouts() uint32 {
+	if m != nil {
+		return m.ConsecutiveTimeouts
+	}
+	return 0
+}
+
 func init() {
 	proto.RegisterEnum("bftkit.types.MsgType", MsgType_name, MsgType_value)
 	proto.RegisterType((*Envelope)(nil), "bftkit.types.Envelope")
@@ -620,68 +861,87 @@ func init() {
 	proto.RegisterType((*PBFTPrePrepare)(nil), "bftkit.types.PBFTPrePrepare")
 	proto.RegisterType((*PBFTVote)(nil), "bftkit.types.PBFTVote")
 	proto.RegisterType((*DoubleSign)(nil), "bftkit.types.DoubleSign")
+	proto.RegisterType((*BlockRequest)(nil), "bftkit.types.BlockRequest")
+	proto.RegisterType((*BlockResponse)(nil), "bftkit.types.BlockResponse")
+	proto.RegisterType((*HotStuffSafety)(nil), "bftkit.types.HotStuffSafety")
 }
 
 func init() { proto.RegisterFile("bftkit/types/messages.proto", fileDescriptor_d4837ea181c130f8) }
 
 var fileDescriptor_d4837ea181c130f8 = []byte{
-	// 882 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x8c, 0x95, 0x4f, 0x6f, 0xe3, 0x44,
-	0x18, 0xc6, 0xe3, 0xc4, 0x8d, 0xb3, 0x6f, 0xba, 0x69, 0x76, 0xba, 0x65, 0x8d, 0x41, 0xae, 0x15,
-	0x24, 0x48, 0x2b, 0x48, 0x21, 0x88, 0x3b, 0x31, 0x9b, 0xb2, 0x15, 0xa4, 0xc9, 0x3a, 0x69, 0x91,
-	0xb8, 0x58, 0x76, 0x3c, 0x75, 0xad, 0x26, 0x1e, 0xaf, 0x3d, 0x69, 0xe9, 0x85, 0x0f, 0x90, 0xd3,
-	0x5e, 0x41, 0xe4, 0xce, 0x85, 0x0f, 0xc0, 0x37, 0xd8, 0x63, 0x0f, 0x1c, 0x10, 0x87, 0x0a, 0xd2,
-	0x6f, 0xc1, 0x09, 0xcd, 0xd8, 0x4d, 0xe2, 0x34, 0xdd, 0x22, 0x55, 0xd5, 0x64, 0xde, 0x9f, 0xdf,
-	0x79, 0x9e, 0xf7, 0x9d, 0x3f, 0xf0, 0x9e, 0x7d, 0x42, 0xcf, 0x3c, 0xba, 0x47, 0x2f, 0x03, 0x1c,
-	0xed, 0x0d, 0x71, 0x14, 0x59, 0x2e, 0x8e, 0x6a, 0x41, 0x48, 0x28, 0x41, 0xeb, 0x71, 0xb0, 0xc6,
-	0x83, 0xca, 0x53, 0x97, 0xb8, 0x84, 0x07, 0xf6, 0xd8, 0x28, 0x66, 0x14, 0x39, 0x95, 0x80, 0xff,
-	0x8f, 0x23, 0x95, 0xdf, 0x05, 0x28, 0x34, 0xfd, 0x73, 0x3c, 0x20, 0x01, 0x46, 0x1f, 0x82, 0x78,
-	0x12, 0x92, 0xa1, 0x2c, 0x68, 0x42, 0xf5, 0xb1, 0x8e, 0xfe, 0xbd, 0xde, 0x2e, 0x1d, 0x5b, 0x03,
-	0xcf, 0xb1, 0x28, 0x09, 0x0f, 0x7c, 0x07, 0xff, 0x60, 0xf0, 0x38, 0xaa, 0x40, 0x96, 0x12, 0x39,
-	0x7b, 0x2f, 0x95, 0xa5, 0x04, 0xbd, 0x0f, 0x8f, 0xec, 0x90, 0x58, 0x4e, 0xdf, 0x8a, 0xa8, 0x9c,
-	0xd3, 0x84, 0x6a, 0xc1, 0x98, 0x4f, 0xa0, 0x1d, 0x10, 0x99, 0x0a, 0x59, 0xd4, 0x84, 0x6a, 0xa9,
-	0xbe, 0x55, 0x5b, 0xf4, 0x50, 0x6b, 0x45, 0x6e, 0xef, 0x32, 0xc0, 0x06, 0x47, 0x90, 0x0c, 0x52,
-	0x60, 0x5d, 0x0e, 0x88, 0xe5, 0xc8, 0x6b, 0x9a, 0x50, 0x5d, 0x37, 0x6e, 0x7f, 0x56, 0x7e, 0x84,
-	0x42, 0x27, 0x24, 0x01, 0x89, 0xac, 0x01, 0xda, 0x81, 0x35, 0x7b, 0x40, 0xfa, 0x67, 0x5c, 0x7b,
-	0xb1, 0xbe, 0x99, 0xce, 0xa8, 0xb3, 0x90, 0x11, 0x13, 0x68, 0x07, 0xb2, 0xb4, 0xcf, 0xd5, 0x17,
-	0xeb, 0xef, 0xa6, 0xb9, 0x9e, 0x37, 0xc4, 0x64, 0x44, 0xbf, 0xc2, 0x21, 0x35, 0xb2, 0xb4, 0xcf,
-	0x4c, 0x44, 0x9e, 0xeb, 0x5b, 0x74, 0x14, 0x62, 0x6e, 0x62, 0xdd, 0x98, 0x4f, 0x54, 0x7e, 0x12,
-	0x40, 0x3c, 0x26, 0x14, 0x23, 0x04, 0xe2, 0xb9, 0x87, 0x2f, 0xf8, 0xda, 0xa2, 0xc1, 0xc7, 0xe8,
-	0x0b, 0x28, 0xf0, 0xe5, 0x4c, 0xcf, 0xe1, 0x6b, 0xad, 0xeb, 0xca, 0x9b, 0xeb, 0xed, 0xcc, 0x5f,
-	0xd7, 0xdb, 0x12, 0x57, 0x73, 0xf0, 0x7c, 0x3a, 0x1f, 0x1a, 0x12, 0x67, 0x0f, 0x1c, 0x54, 0x85,
-	0xb5, 0x73, 0x42, 0x71, 0xc8, 0x57, 0x5b, 0x5d, 0xdd, 0x18, 0x48, 0x6b, 0x13, 0x97, 0xb5, 0xfd,
-	0x2c, 0x80, 0x94, 0xb8, 0x59, 0x29, 0x6f, 0x17, 0xf2, 0x11, 0xf6, 0x1d, 0x1c, 0xbe, 0xa5, 0x8d,
-	0x09, 0x81, 0x3e, 0x03, 0xe9, 0xd4, 0x73, 0x4f, 0xcd, 0x57, 0x7d, 0xae, 0xaa, 0x58, 0x97, 0xd3,
-	0x55, 0x7b, 0x39, 0x22, 0xe1, 0x68, 0xc8, 0x8b, 0x96, 0x67, 0xe0, 0xcb, 0xfe, 0x03, 0xe2, 0x7e,
-	0x13, 0xa0, 0xd4, 0xd1, 0xf7, 0x7b, 0x9d, 0x10, 0x77, 0x42, 0x1c, 0x58, 0xe1, 0xea, 0x12, 0x96,
-	0x21, 0x17, 0xe1, 0x57, 0x5c, 0xa0, 0x68, 0xb0, 0xe1, 0xbc, 0xcb, 0xb9, 0x07, 0xbb, 0xfc, 0x31,
-	0x48, 0x41, 0xe8, 0x0d, 0xad, 0xf0, 0x92, 0xaf, 0xbf, 0xda, 0xe1, 0x2d, 0x92, 0xd6, 0xbb, 0xb6,
-	0xac, 0xf7, 0x0f, 0x01, 0x0a, 0x4c, 0x2f, 0x6f, 0xf6, 0x27, 0xb0, 0x16, 0x9c, 0x5a, 0x11, 0xe6,
-	0x52, 0x4b, 0xf5, 0x67, 0x69, 0x0d, 0xdc, 0x16, 0x0b, 0x1b, 0x31, 0x35, 0x33, 0x96, 0xbd, 0x6b,
-	0x2c, 0x37, 0x37, 0xf6, 0x11, 0xe4, 0x1d, 0xcf, 0xc5, 0x11, 0x8d, 0x8b, 0xa5, 0x6f, 0x2c, 0xed,
-	0x15, 0x23, 0x09, 0x33, 0x5b, 0x21, 0x0e, 0x06, 0x5e, 0xdf, 0xe2, 0x32, 0xef, 0xb1, 0x95, 0x20,
-	0x69, 0x5b, 0xf9, 0x65, 0x5b, 0xbf, 0xe4, 0x00, 0x9e, 0x93, 0x91, 0x3d, 0xc0, 0x5d, 0xcf, 0xf5,
-	0xd9, 0x99, 0x3c, 0xf3, 0x7c, 0x27, 0xf1, 0x75, 0xdf, 0x99, 0x64, 0x08, 0xdf, 0x3d, 0x9e, 0xeb,
-	0x3f, 0xb0, 0x7b, 0x38, 0x31, 0x2b, 0x40, 0xee, 0x6e, 0x01, 0xc4, 0x79, 0x01, 0x76, 0xa1, 0x10,
-	0x3b, 0x34, 0x63, 0x63, 0x2b, 0x4a, 0x20, 0xc5, 0x40, 0x03, 0x6d, 0x43, 0x71, 0x66, 0xc2, 0xb4,
-	0x12, 0x5f, 0x30, 0x9b, 0x6a, 0x2c, 0x24, 0xb3, 0x65, 0xe9, 0xad, 0xc9, 0xf4, 0x74, 0x32, 0x5b,
-	0x2e, 0x2c, 0x25, 0xd3, 0xe7, 0xfd, 0x7e, 0xf4, 0xbf, 0xfa, 0xfd, 0x01, 0x94, 0x92, 0xc3, 0x62,
-	0x32, 0xab, 0xa6, 0x25, 0x03, 0x77, 0x59, 0x8c, 0x4f, 0xc6, 0xb1, 0x87, 0x2f, 0x1a, 0x77, 0x20,
-	0x5b, 0x2e, 0x2e, 0x43, 0xfa, 0xee, 0xeb, 0x2c, 0x48, 0x49, 0xd9, 0x99, 0xca, 0x56, 0xf7, 0x6b,
-	0xf3, 0xe8, 0xf0, 0x9b, 0xc3, 0xf6, 0x77, 0x87, 0xe5, 0x8c, 0x52, 0x1a, 0x4f, 0x34, 0x68, 0x45,
-	0xee, 0x91, 0x7f, 0xe6, 0x93, 0x0b, 0x1f, 0xd5, 0x61, 0x8b, 0x01, 0x2f, 0xda, 0xbd, 0x6e, 0xef,
-	0x68, 0x7f, 0xdf, 0xec, 0x18, 0xed, 0x4e, 0xbb, 0xdb, 0xf8, 0xb6, 0x2c, 0x28, 0xcf, 0xc6, 0x13,
-	0x6d, 0xb3, 0x15, 0xb9, 0x2f, 0x08, 0xed, 0xd2, 0xd1, 0xc9, 0xc9, 0xec, 0xce, 0xdc, 0x85, 0x27,
-	0xa9, 0x6f, 0x8e, 0xdb, 0xbd, 0x66, 0x39, 0xab, 0x6c, 0x8e, 0x27, 0xda, 0xc6, 0x02, 0xcf, 0x77,
-	0xfd, 0xa7, 0xf0, 0x34, 0xc5, 0xf6, 0x0e, 0x5a, 0xcd, 0xf6, 0x51, 0xaf, 0x9c, 0x53, 0xde, 0x19,
-	0x4f, 0x34, 0xb4, 0x80, 0xdf, 0xde, 0x3a, 0x35, 0xd8, 0x64, 0x5f, 0xb0, 0x02, 0x99, 0x1d, 0xa3,
-	0xc9, 0xfe, 0x1a, 0x46, 0xb3, 0x0c, 0xca, 0xd6, 0x78, 0xa2, 0x3d, 0x69, 0x45, 0xee, 0xd2, 0x0d,
-	0x50, 0x81, 0xc7, 0x33, 0x9e, 0x2b, 0x29, 0x2a, 0x1b, 0xe3, 0x89, 0x56, 0x4c, 0x48, 0xa6, 0x42,
-	0xff, 0xf2, 0xea, 0x1f, 0x35, 0xf3, 0xeb, 0x54, 0x15, 0xde, 0x4c, 0x55, 0xe1, 0x6a, 0xaa, 0x0a,
-	0x7f, 0x4f, 0x55, 0xe1, 0xf5, 0x8d, 0x9a, 0xb9, 0xba, 0x51, 0x33, 0x7f, 0xde, 0xa8, 0x99, 0xef,
-	0x55, 0xd7, 0xa3, 0xa7, 0x23, 0xbb, 0xd6, 0x27, 0xc3, 0xbd, 0xe4, 0xd1, 0x5b, 0x7c, 0xfb, 0xec,
-	0x3c, 0x7f, 0xf6, 0x3e, 0xff, 0x2f, 0x00, 0x00, 0xff, 0xff, 0x3c, 0x62, 0x57, 0x15, 0x53, 0x07,
-	0x00, 0x00,
+	// 1137 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x9c, 0x56, 0x4d, 0x6f, 0xe3, 0x44,
+	0x18, 0x8e, 0x93, 0x34, 0x49, 0xdf, 0x7c, 0x34, 0xeb, 0xa6, 0xac, 0x09, 0xab, 0xd4, 0x64, 0xa5,
+	0xa5, 0x5b, 0x2d, 0x29, 0x04, 0xed, 0x9d, 0x66, 0x37, 0x4b, 0xab, 0xdd, 0x34, 0xa9, 0xe3, 0x16,
+	0x89, 0x8b, 0xe5, 0xd8, 0x13, 0xd7, 0x6a, 0xe2, 0x71, 0x3d, 0x93, 0x96, 0x5e, 0xf8, 0x01, 0xb9,
+	0xc0, 0x09, 0x09, 0x89, 0xdc, 0xb9, 0xf0, 0x03, 0xf8, 0x07, 0x7b, 0x42, 0x3d, 0x70, 0x40, 0x1c,
+	0x2a, 0x68, 0x6f, 0xfc, 0x04, 0x4e, 0x68, 0xc6, 0xce, 0x87, 0xd3, 0xb4, 0x5d, 0x90, 0xaa, 0x6a,
+	0xf2, 0xbe, 0xcf, 0xcc, 0x3c, 0xcf, 0xfb, 0x35, 0x86, 0x0f, 0x3a, 0x5d, 0x7a, 0x6c, 0xd3, 0x2d,
+	0x7a, 0xee, 0x22, 0xb2, 0xd5, 0x47, 0x84, 0xe8, 0x16, 0x22, 0x15, 0xd7, 0xc3, 0x14, 0x8b, 0x19,
+	0xdf, 0x59, 0xe1, 0xce, 0x62, 0xc1, 0xc2, 0x16, 0xe6, 0x8e, 0x2d, 0xb6, 0xf2, 0x31, 0x45, 0x29,
+	0x74, 0x00, 0xff, 0xef, 0x7b, 0xca, 0xbf, 0x08, 0x90, 0xaa, 0x3b, 0xa7, 0xa8, 0x87, 0x5d, 0x24,
+	0x3e, 0x81, 0x78, 0xd7, 0xc3, 0x7d, 0x49, 0x90, 0x85, 0x8d, 0x6c, 0x4d, 0xfc, 0xe7, 0x72, 0x3d,
+	0x77, 0xa8, 0xf7, 0x6c, 0x53, 0xa7, 0xd8, 0xdb, 0x75, 0x4c, 0xf4, 0xb5, 0xc2, 0xfd, 0x62, 0x19,
+	0xa2, 0x14, 0x4b, 0xd1, 0x5b, 0x51, 0x51, 0x8a, 0xc5, 0x47, 0xb0, 0xdc, 0xf1, 0xb0, 0x6e, 0x1a,
+	0x3a, 0xa1, 0x52, 0x4c, 0x16, 0x36, 0x52, 0xca, 0xd4, 0x20, 0x3e, 0x85, 0x38, 0x63, 0x21, 0xc5,
+	0x65, 0x61, 0x23, 0x57, 0x5d, 0xab, 0xcc, 0x6a, 0xa8, 0x34, 0x88, 0xa5, 0x9e, 0xbb, 0x48, 0xe1,
+	0x10, 0x51, 0x82, 0xa4, 0xab, 0x9f, 0xf7, 0xb0, 0x6e, 0x4a, 0x4b, 0xb2, 0xb0, 0x91, 0x51, 0xc6,
+	0x3f, 0xcb, 0xdf, 0x40, 0xaa, 0xe5, 0x61, 0x17, 0x13, 0xbd, 0x27, 0x3e, 0x85, 0xa5, 0x4e, 0x0f,
+	0x1b, 0xc7, 0x9c, 0x7b, 0xba, 0xba, 0x1a, 0x3e, 0xb1, 0xc6, 0x5c, 0x8a, 0x8f, 0x10, 0x9f, 0x42,
+	0x94, 0x1a, 0x9c, 0x7d, 0xba, 0xfa, 0x7e, 0x18, 0xa7, 0xda, 0x7d, 0x84, 0x07, 0xf4, 0x05, 0xf2,
+	0xa8, 0x12, 0xa5, 0x06, 0x13, 0x41, 0x6c, 0xcb, 0xd1, 0xe9, 0xc0, 0x43, 0x5c, 0x44, 0x46, 0x99,
+	0x1a, 0xca, 0x3f, 0x08, 0x10, 0x3f, 0xc4, 0x14, 0x89, 0x22, 0xc4, 0x4f, 0x6d, 0x74, 0xc6, 0xef,
+	0x8e, 0x2b, 0x7c, 0x2d, 0x3e, 0x87, 0x14, 0xbf, 0x4e, 0xb3, 0x4d, 0x7e, 0x57, 0xa6, 0x56, 0x7c,
+	0x7b, 0xb9, 0x1e, 0xf9, 0xe3, 0x72, 0x3d, 0xc9, 0xd9, 0xec, 0xbe, 0xbc, 0x9a, 0x2e, 0x95, 0x24,
+	0xc7, 0xee, 0x9a, 0xe2, 0x06, 0x2c, 0x9d, 0x62, 0x8a, 0x3c, 0x7e, 0xdb, 0xe2, 0xe8, 0xfa, 0x80,
+	0x30, 0xb7, 0xf8, 0x3c, 0xb7, 0x5f, 0x05, 0x48, 0x06, 0x6a, 0x16, 0xd2, 0xdb, 0x84, 0x04, 0x41,
+	0x8e, 0x89, 0xbc, 0x3b, 0xd2, 0x18, 0x20, 0xc4, 0x4f, 0x21, 0x79, 0x64, 0x5b, 0x47, 0xda, 0x89,
+	0xc1, 0x59, 0xa5, 0xab, 0x52, 0x38, 0x6a, 0xfb, 0x03, 0xec, 0x0d, 0xfa, 0x3c, 0x68, 0x09, 0x06,
+	0xdc, 0x37, 0xee, 0x26, 0x27, 0x56, 0x21, 0xd9, 0xd3, 0x09, 0xd5, 0xa8, 0xc1, 0x53, 0x7a, 0x67,
+	0x1a, 0x12, 0x0c, 0xa9, 0x1a, 0xe5, 0x9f, 0x05, 0xc8, 0xb5, 0x6a, 0xaf, 0xd4, 0x96, 0x87, 0x5a,
+	0x1e, 0x72, 0x75, 0x6f, 0x71, 0xd8, 0xf3, 0x10, 0x23, 0xe8, 0x84, 0x8b, 0x8a, 0x2b, 0x6c, 0x39,
+	0xad, 0x8c, 0xd8, 0xbd, 0x95, 0xf1, 0x0c, 0x92, 0xae, 0x67, 0xf7, 0x75, 0xef, 0x9c, 0x73, 0x5e,
+	0x1c, 0x95, 0x31, 0x24, 0xac, 0x71, 0x69, 0x3e, 0x01, 0xbf, 0x09, 0x90, 0x62, 0x7c, 0x79, 0x81,
+	0x7c, 0x0c, 0x4b, 0xee, 0x91, 0x4e, 0x10, 0xa7, 0x9a, 0xab, 0x3e, 0x0c, 0x73, 0xe0, 0xb2, 0x98,
+	0x5b, 0xf1, 0x51, 0x13, 0x61, 0xd1, 0x9b, 0xc2, 0x62, 0x53, 0x61, 0x1f, 0x41, 0xc2, 0xb4, 0x2d,
+	0x44, 0xa8, 0x1f, 0xe0, 0xda, 0xca, 0x5c, 0x7d, 0x29, 0x81, 0x9b, 0xc9, 0xf2, 0x90, 0xdb, 0xb3,
+	0x0d, 0x9d, 0xd3, 0xbc, 0x45, 0x56, 0x00, 0x09, 0xcb, 0x4a, 0xcc, 0xcb, 0xfa, 0x31, 0x06, 0xf0,
+	0x12, 0x0f, 0x3a, 0x3d, 0xd4, 0xb6, 0x2d, 0x87, 0xf5, 0xf1, 0xb1, 0xed, 0x98, 0x81, 0xae, 0xdb,
+	0xfa, 0x98, 0x41, 0x78, 0xc5, 0xd9, 0x96, 0x73, 0x4f, 0xc5, 0x71, 0xc4, 0x24, 0x00, 0xb1, 0x9b,
+	0x01, 0x88, 0x4f, 0x03, 0xb0, 0x09, 0x29, 0x5f, 0xa1, 0xe6, 0x0b, 0x5b, 0x10, 0x82, 0xa4, 0x0f,
+	0xd8, 0x16, 0xd7, 0x21, 0x3d, 0x11, 0xa1, 0xe9, 0x81, 0x2e, 0x98, 0x98, 0xb6, 0x67, 0x0e, 0xeb,
+	0x48, 0xc9, 0x3b, 0x0f, 0xab, 0x85, 0x0f, 0xeb, 0x48, 0xa9, 0xb9, 0xc3, 0x6a, 0xd3, 0x7c, 0x2f,
+	0xbf, 0x53, 0xbe, 0x1f, 0x43, 0x2e, 0x68, 0x30, 0x8d, 0x49, 0xd5, 0x74, 0x09, 0xb8, 0xca, 0xb4,
+	0xdf, 0x4d, 0x87, 0x36, 0x3a, 0xdb, 0xbe, 0x01, 0xea, 0x48, 0xe9, 0x79, 0x50, 0xad, 0xfc, 0xad,
+	0x00, 0x19, 0xbf, 0xa4, 0xd1, 0xc9, 0x80, 0xe5, 0x7e, 0xda, 0xe7, 0xc2, 0xbd, 0x7d, 0xfe, 0x3f,
+	0x47, 0xd6, 0x23, 0x58, 0xd6, 0x1d, 0x03, 0x11, 0x8a, 0x3d, 0xe2, 0x8f, 0x2d, 0x65, 0x6a, 0x28,
+	0x77, 0x21, 0x1b, 0x10, 0x22, 0x2e, 0x76, 0x08, 0xfa, 0x4f, 0x8c, 0x26, 0xbd, 0x1b, 0xbd, 0xaf,
+	0x77, 0xcb, 0xdf, 0xc7, 0x20, 0xb7, 0x83, 0x69, 0x9b, 0x0e, 0xba, 0xdd, 0xb6, 0xde, 0x45, 0xf4,
+	0x7c, 0xe1, 0x7c, 0x78, 0x02, 0x2b, 0x7c, 0xf4, 0xb0, 0x19, 0x6a, 0x6a, 0x33, 0x5d, 0x96, 0x65,
+	0x66, 0xd6, 0xac, 0x26, 0x8b, 0xa4, 0xf8, 0x18, 0xb2, 0x2e, 0x7f, 0x5b, 0xc6, 0x28, 0xbf, 0x14,
+	0x33, 0x63, 0x23, 0x07, 0x7d, 0x08, 0x19, 0xea, 0x8f, 0x2a, 0x1f, 0xe3, 0xd7, 0x66, 0x3a, 0xb0,
+	0x71, 0xc8, 0x16, 0x14, 0xc6, 0x90, 0xd9, 0xec, 0xf1, 0x7a, 0x8d, 0x2b, 0x0f, 0x02, 0xdf, 0xce,
+	0x24, 0x85, 0xe2, 0x73, 0x58, 0x66, 0x7a, 0x90, 0xc9, 0xc6, 0x6d, 0xe2, 0x9e, 0x71, 0x9b, 0xf2,
+	0xa1, 0xfb, 0xc6, 0xec, 0x8c, 0x4e, 0xbe, 0xe3, 0x8c, 0xae, 0x06, 0x5b, 0xa8, 0xc1, 0x2b, 0xf8,
+	0xee, 0x29, 0xcc, 0x90, 0x2a, 0xbb, 0xa6, 0x60, 0xb0, 0x2c, 0x1a, 0x03, 0x6a, 0x9f, 0x22, 0x2d,
+	0xa0, 0x4f, 0x78, 0x9d, 0x67, 0x95, 0xd5, 0x19, 0x5f, 0xb0, 0x9b, 0x6c, 0xfe, 0x1d, 0x85, 0x64,
+	0x30, 0x09, 0x58, 0xe3, 0x34, 0xda, 0x5f, 0x68, 0x07, 0x7b, 0xaf, 0xf7, 0x9a, 0x5f, 0xee, 0xe5,
+	0x23, 0xc5, 0xdc, 0x70, 0x24, 0x43, 0x83, 0x58, 0x07, 0xce, 0xb1, 0x83, 0xcf, 0x1c, 0xb1, 0x0a,
+	0x6b, 0x0c, 0xb0, 0xd3, 0x54, 0xdb, 0xea, 0xc1, 0xab, 0x57, 0x5a, 0x4b, 0x69, 0xb6, 0x9a, 0xed,
+	0xed, 0x37, 0x79, 0xa1, 0xf8, 0x70, 0x38, 0x92, 0x57, 0x1b, 0xc4, 0x1a, 0x27, 0x79, 0xf2, 0xf4,
+	0x6f, 0xc2, 0x83, 0xd0, 0x9e, 0xc3, 0xa6, 0x5a, 0xcf, 0x47, 0x8b, 0xab, 0xc3, 0x91, 0xbc, 0x32,
+	0x83, 0xe7, 0x83, 0xf8, 0x13, 0x28, 0x84, 0xb0, 0xea, 0x6e, 0xa3, 0xde, 0x3c, 0x50, 0xf3, 0xb1,
+	0xe2, 0x7b, 0xc3, 0x91, 0x2c, 0xce, 0xc0, 0xc7, 0x8f, 0x67, 0x05, 0x56, 0xd9, 0x0e, 0xd6, 0xb3,
+	0x5a, 0x4b, 0xa9, 0xb3, 0xbf, 0x6d, 0xa5, 0x9e, 0x87, 0xe2, 0xda, 0x70, 0x24, 0x3f, 0x68, 0x10,
+	0x6b, 0xee, 0x51, 0x2a, 0x43, 0x76, 0x82, 0xe7, 0x4c, 0xd2, 0xc5, 0x95, 0xe1, 0x48, 0x4e, 0x07,
+	0x48, 0xce, 0x22, 0x60, 0x5c, 0x7b, 0xd3, 0x7c, 0xf1, 0x5a, 0x53, 0xea, 0xfb, 0x07, 0xf5, 0xb6,
+	0x9a, 0x2f, 0x4c, 0x18, 0x87, 0x1a, 0xf8, 0x19, 0x88, 0xb3, 0xd8, 0x76, 0xab, 0xb9, 0xd7, 0xae,
+	0xe7, 0xd7, 0x8a, 0x85, 0xe1, 0x48, 0xce, 0x4f, 0xc1, 0x7e, 0x73, 0xd5, 0x3e, 0xbf, 0xf8, 0xab,
+	0x14, 0xf9, 0xe9, 0xaa, 0x24, 0xbc, 0xbd, 0x2a, 0x09, 0x17, 0x57, 0x25, 0xe1, 0xcf, 0xab, 0x92,
+	0xf0, 0xdd, 0x75, 0x29, 0x72, 0x71, 0x5d, 0x8a, 0xfc, 0x7e, 0x5d, 0x8a, 0x7c, 0x55, 0xb2, 0x6c,
+	0x7a, 0x34, 0xe8, 0x54, 0x0c, 0xdc, 0xdf, 0x0a, 0xbe, 0x0a, 0x67, 0x3f, 0x0e, 0x3b, 0x09, 0xfe,
+	0x5d, 0xf8, 0xd9, 0xbf, 0x01, 0x00, 0x00, 0xff, 0xff, 0x79, 0x6a, 0x34, 0x8c, 0x74, 0x0a, 0x00,
+	0x00,
 }
 
 func (this *Envelope) Equal(that interface{}) bool {
@@ -814,6 +1074,9 @@ func (this *Timeout) Equal(that interface{}) bool {
 	if !bytes.Equal(this.Signature, that1.Signature) {
 		return false
 	}
+	if !this.LastTc.Equal(that1.LastTc) {
+		return false
+	}
 	return true
 }
 func (this *PBFTPrePrepare) Equal(that interface{}) bool {
@@ -941,6 +1204,111 @@ func (this *DoubleSign) Equal(that interface{}) bool {
 		return false
 	}
 	if this.HighQcViewB != that1.HighQcViewB {
+		return false
+	}
+	return true
+}
+func (this *BlockRequest) Equal(that interface{}) bool {
+	if that == nil {
+		return this == nil
+	}
+
+	that1, ok := that.(*BlockRequest)
+	if !ok {
+		that2, ok := that.(BlockRequest)
+		if ok {
+			that1 = &that2
+		} else {
+			return false
+		}
+	}
+	if that1 == nil {
+		return this == nil
+	} else if this == nil {
+		return false
+	}
+	if this.Sender != that1.Sender {
+		return false
+	}
+	if !this.BlockID.Equal(that1.BlockID) {
+		return false
+	}
+	if this.Ancestors != that1.Ancestors {
+		return false
+	}
+	return true
+}
+func (this *BlockResponse) Equal(that interface{}) bool {
+	if that == nil {
+		return this == nil
+	}
+
+	that1, ok := that.(*BlockResponse)
+	if !ok {
+		that2, ok := that.(BlockResponse)
+		if ok {
+			that1 = &that2
+		} else {
+			return false
+		}
+	}
+	if that1 == nil {
+		return this == nil
+	} else if this == nil {
+		return false
+	}
+	if this.Sender != that1.Sender {
+		return false
+	}
+	if !this.Block.Equal(that1.Block) {
+		return false
+	}
+	return true
+}
+func (this *HotStuffSafety) Equal(that interface{}) bool {
+	if that == nil {
+		return this == nil
+	}
+
+	that1, ok := that.(*HotStuffSafety)
+	if !ok {
+		that2, ok := that.(HotStuffSafety)
+		if ok {
+			that1 = &that2
+		} else {
+			return false
+		}
+	}
+	if that1 == nil {
+		return this == nil
+	} else if this == nil {
+		return false
+	}
+	if this.View != that1.View {
+		return false
+	}
+	if this.LastVotedView != that1.LastVotedView {
+		return false
+	}
+	if this.ProposedView != that1.ProposedView {
+		return false
+	}
+	if this.TimeoutView != that1.TimeoutView {
+		return false
+	}
+	if this.TimeoutHighQcView != that1.TimeoutHighQcView {
+		return false
+	}
+	if !this.LockedQc.Equal(that1.LockedQc) {
+		return false
+	}
+	if !this.HighQc.Equal(that1.HighQc) {
+		return false
+	}
+	if !this.HighTc.Equal(that1.HighTc) {
+		return false
+	}
+	if this.ConsecutiveTimeouts != that1.ConsecutiveTimeouts {
 		return false
 	}
 	return true
@@ -1124,6 +1492,18 @@ func (m *Timeout) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.LastTc != nil {
+		{
+			size, err := m.LastTc.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintMessages(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x2a
+	}
 	if len(m.Signature) > 0 {
 		i -= len(m.Signature)
 		copy(dAtA[i:], m.Signature)
@@ -1365,6 +1745,178 @@ func (m *DoubleSign) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *BlockRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *BlockRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *BlockRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Ancestors != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.Ancestors))
+		i--
+		dAtA[i] = 0x18
+	}
+	{
+		size := m.BlockID.Size()
+		i -= size
+		if _, err := m.BlockID.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintMessages(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	if m.Sender != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.Sender))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *BlockResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *BlockResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *BlockResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Block != nil {
+		{
+			size, err := m.Block.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintMessages(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.Sender != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.Sender))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *HotStuffSafety) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *HotStuffSafety) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *HotStuffSafety) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.ConsecutiveTimeouts != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.ConsecutiveTimeouts))
+		i--
+		dAtA[i] = 0x48
+	}
+	if m.HighTc != nil {
+		{
+			size, err := m.HighTc.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintMessages(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x42
+	}
+	if m.HighQc != nil {
+		{
+			size, err := m.HighQc.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintMessages(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x3a
+	}
+	if m.LockedQc != nil {
+		{
+			size, err := m.LockedQc.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintMessages(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x32
+	}
+	if m.TimeoutHighQcView != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.TimeoutHighQcView))
+		i--
+		dAtA[i] = 0x28
+	}
+	if m.TimeoutView != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.TimeoutView))
+		i--
+		dAtA[i] = 0x20
+	}
+	if m.ProposedView != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.ProposedView))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.LastVotedView != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.LastVotedView))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.View != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.View))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintMessages(dAtA []byte, offset int, v uint64) int {
 	offset -= sovMessages(v)
 	base := offset
@@ -1463,6 +2015,10 @@ func (m *Timeout) Size() (n int) {
 	if l > 0 {
 		n += 1 + l + sovMessages(uint64(l))
 	}
+	if m.LastTc != nil {
+		l = m.LastTc.Size()
+		n += 1 + l + sovMessages(uint64(l))
+	}
 	return n
 }
 
@@ -1557,6 +2113,78 @@ func (m *DoubleSign) Size() (n int) {
 	}
 	if m.HighQcViewB != 0 {
 		n += 1 + sovMessages(uint64(m.HighQcViewB))
+	}
+	return n
+}
+
+func (m *BlockRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Sender != 0 {
+		n += 1 + sovMessages(uint64(m.Sender))
+	}
+	l = m.BlockID.Size()
+	n += 1 + l + sovMessages(uint64(l))
+	if m.Ancestors != 0 {
+		n += 1 + sovMessages(uint64(m.Ancestors))
+	}
+	return n
+}
+
+func (m *BlockResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Sender != 0 {
+		n += 1 + sovMessages(uint64(m.Sender))
+	}
+	if m.Block != nil {
+		l = m.Block.Size()
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	return n
+}
+
+func (m *HotStuffSafety) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.View != 0 {
+		n += 1 + sovMessages(uint64(m.View))
+	}
+	if m.LastVotedView != 0 {
+		n += 1 + sovMessages(uint64(m.LastVotedView))
+	}
+	if m.ProposedView != 0 {
+		n += 1 + sovMessages(uint64(m.ProposedView))
+	}
+	if m.TimeoutView != 0 {
+		n += 1 + sovMessages(uint64(m.TimeoutView))
+	}
+	if m.TimeoutHighQcView != 0 {
+		n += 1 + sovMessages(uint64(m.TimeoutHighQcView))
+	}
+	if m.LockedQc != nil {
+		l = m.LockedQc.Size()
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	if m.HighQc != nil {
+		l = m.HighQc.Size()
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	if m.HighTc != nil {
+		l = m.HighTc.Size()
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	if m.ConsecutiveTimeouts != 0 {
+		n += 1 + sovMessages(uint64(m.ConsecutiveTimeouts))
 	}
 	return n
 }
@@ -2174,6 +2802,42 @@ func (m *Timeout) Unmarshal(dAtA []byte) error {
 			m.Signature = append(m.Signature[:0], dAtA[iNdEx:postIndex]...)
 			if m.Signature == nil {
 				m.Signature = []byte{}
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field LastTc", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.LastTc == nil {
+				m.LastTc = &TimeoutCert{}
+			}
+			if err := m.LastTc.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
 			}
 			iNdEx = postIndex
 		default:
@@ -2859,6 +3523,504 @@ func (m *DoubleSign) Unmarshal(dAtA []byte) error {
 				b := dAtA[iNdEx]
 				iNdEx++
 				m.HighQcViewB |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipMessages(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *BlockRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowMessages
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: BlockRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: BlockRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Sender", wireType)
+			}
+			m.Sender = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Sender |= ValidatorIndex(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BlockID", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.BlockID.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Ancestors", wireType)
+			}
+			m.Ancestors = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Ancestors |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipMessages(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *BlockResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowMessages
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: BlockResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: BlockResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Sender", wireType)
+			}
+			m.Sender = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Sender |= ValidatorIndex(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Block", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Block == nil {
+				m.Block = &Block{}
+			}
+			if err := m.Block.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipMessages(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *HotStuffSafety) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowMessages
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: HotStuffSafety: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: HotStuffSafety: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field View", wireType)
+			}
+			m.View = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.View |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field LastVotedView", wireType)
+			}
+			m.LastVotedView = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.LastVotedView |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ProposedView", wireType)
+			}
+			m.ProposedView = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ProposedView |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TimeoutView", wireType)
+			}
+			m.TimeoutView = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TimeoutView |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TimeoutHighQcView", wireType)
+			}
+			m.TimeoutHighQcView = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TimeoutHighQcView |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field LockedQc", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.LockedQc == nil {
+				m.LockedQc = &QuorumCert{}
+			}
+			if err := m.LockedQc.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 7:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field HighQc", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.HighQc == nil {
+				m.HighQc = &QuorumCert{}
+			}
+			if err := m.HighQc.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 8:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field HighTc", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.HighTc == nil {
+				m.HighTc = &TimeoutCert{}
+			}
+			if err := m.HighTc.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 9:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ConsecutiveTimeouts", wireType)
+			}
+			m.ConsecutiveTimeouts = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ConsecutiveTimeouts |= uint32(b&0x7F) << shift
 				if b < 0x80 {
 					break
 				}

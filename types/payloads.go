@@ -93,6 +93,14 @@ func (t *Timeout) ValidateBasic() error {
 			return fmt.Errorf("timeout: high qc view %d is not below the timeout's view %d", t.HighQc.View, t.View)
 		}
 	}
+	if t.LastTc != nil {
+		if err := t.LastTc.ValidateBasic(); err != nil {
+			return fmt.Errorf("timeout: last tc: %w", err)
+		}
+		if t.LastTc.View >= t.View {
+			return fmt.Errorf("timeout: last tc view %d is not below the timeout's view %d", t.LastTc.View, t.View)
+		}
+	}
 	return checkSignatureLen(t.Signature)
 }
 
@@ -143,3 +151,32 @@ func validatePBFTSlot(phase PBFTPhase, view, seq uint64) error {
 	}
 	return nil
 }
+
+// MaxBlockRequestAncestors bounds how many blocks one request may ask for.
+const MaxBlockRequestAncestors = 64
+
+// MsgType is MsgBlockRequest.
+func (*BlockRequest) MsgType() MsgType { return MsgBlockRequest }
+
+// Signer is the requester (the request is not signed).
+func (r *BlockRequest) Signer() ValidatorIndex { return r.Sender }
+
+// ValidateBasic checks the block ID and the bound on ancestors.
+func (r *BlockRequest) ValidateBasic() error {
+	if r.BlockID.IsZero() {
+		return errors.New("block request: zero block id")
+	}
+	if r.Ancestors == 0 || r.Ancestors > MaxBlockRequestAncestors {
+		return fmt.Errorf("block request: %d blocks, want 1..%d", r.Ancestors, MaxBlockRequestAncestors)
+	}
+	return nil
+}
+
+// MsgType is MsgBlockResponse.
+func (*BlockResponse) MsgType() MsgType { return MsgBlockResponse }
+
+// Signer is the responder (the response is not signed).
+func (r *BlockResponse) Signer() ValidatorIndex { return r.Sender }
+
+// ValidateBasic checks the block.
+func (r *BlockResponse) ValidateBasic() error { return r.Block.ValidateBasic() }

@@ -30,6 +30,8 @@ const (
 	fieldProposalBlock   protowire.Number = 1
 	fieldProposalTC      protowire.Number = 2
 	fieldPrePrepareBlock protowire.Number = 3
+	fieldResponseBlock   protowire.Number = 2
+	fieldTimeoutLastTC   protowire.Number = 5
 	fieldBlockTxs        protowire.Number = 6
 	fieldTCHighQCViews   protowire.Number = 3
 )
@@ -41,6 +43,12 @@ var repeatedLimits = map[MsgType][]repeatedLimit{
 	},
 	MsgPBFTPrePrepare: {
 		{Path: []protowire.Number{fieldPrePrepareBlock}, Field: fieldBlockTxs, Max: MaxBlockTxs, Name: "block.txs"},
+	},
+	MsgHotStuffTimeout: {
+		{Path: []protowire.Number{fieldTimeoutLastTC}, Field: fieldTCHighQCViews, Max: MaxValidators, Name: "last_tc.high_qc_views", Packed: true},
+	},
+	MsgBlockResponse: {
+		{Path: []protowire.Number{fieldResponseBlock}, Field: fieldBlockTxs, Max: MaxBlockTxs, Name: "block.txs"},
 	},
 }
 

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/bftkit/bftkit/types"
 )
@@ -73,7 +74,7 @@ func (s *Sim) livenessPhase(fs *faultSchedule) ([]types.ValidatorIndex, string) 
 		if s.violation != nil {
 			return core, ""
 		}
-		return core, fmt.Sprintf("liveness: %v", err)
+		return core, fmt.Sprintf("liveness: %v\nlast events:\n  %s", err, strings.Join(s.log.last(), "\n  "))
 	}
 	return core, ""
 }

@@ -1,0 +1,204 @@
+package hotstuff
+
+import (
+	"github.com/bftkit/bftkit/types"
+)
+
+// processQC takes in a QC (verified at the gateway, formed here, or
+// genesis when nil) from a message by hint: it moves the replica to the
+// view after the QC, raises the high QC, applies the locking rule, and
+// applies the commit rule. A QC whose block is unknown moves the view and
+// starts a fetch; the rest waits for the block.
+func (e *Engine) processQC(q *types.QuorumCert, hint types.ValidatorIndex) {
+	if q == nil {
+		return
+	}
+	if _, ok := e.block(q.BlockID); !ok {
+		if q.View > qcView(e.pendingQC) {
+			e.pendingQC = q // processed again once its block arrives
+		}
+		e.fetch(q.BlockID, hint)
+		e.enterView(q.View+1, nil)
+		return
+	}
+	if q.View > qcView(e.s.HighQc) {
+		e.s.HighQc, e.dirty = q, true
+	}
+	e.applyChainRules(q)
+	e.enterView(q.View+1, nil)
+	e.maybeAskPayload()
+}
+
+// applyChainRules applies the locking and commit rules to the chain that a
+// QC for b2 certifies: b0 ← b1 ← b2, each block justifying its parent.
+func (e *Engine) applyChainRules(q *types.QuorumCert) {
+	b2, _ := e.block(q.BlockID)
+	if b2.Justify == nil {
+		return
+	}
+	if shouldLock(qcView(b2.Justify), qcView(e.s.LockedQc)) {
+		e.s.LockedQc, e.dirty = b2.Justify, true
+	}
+	b1, ok := e.block(b2.ParentID)
+	if !ok || b1.Justify == nil {
+		return
+	}
+	b0, ok := e.block(b1.ParentID)
+	if !ok {
+		return
+	}
+	l0 := chainLink{ID: b1.ParentID, Parent: b0.ParentID, View: b0.View}
+	l1 := chainLink{ID: b2.ParentID, Parent: b1.ParentID, View: b1.View}
+	l2 := chainLink{ID: q.BlockID, Parent: b2.ParentID, View: b2.View}
+	if commitsThreeChain(l0, l1, l2) && b0.Height > e.heightOf(e.commitTarget) {
+		e.commitTarget = l0.ID
+		if proof, err := q.Marshal(); err == nil {
+			e.commitProof = proof
+		}
+	}
+	e.tryCommit()
+}
+
+func (e *Engine) heightOf(id types.BlockID) uint64 {
+	b, _ := e.block(id)
+	if b == nil {
+		return 0
+	}
+	return b.Height
+}
+
+// tryCommit applies every block from the last committed one up to the
+// commit target, in order. If a block in between is missing it is fetched
+// and the commit waits: execution never has a gap.
+func (e *Engine) tryCommit() {
+	target, ok := e.block(e.commitTarget)
+	if e.halted || !ok || target.Height <= e.committedHeight {
+		return
+	}
+	chain := make([]types.CommittedBlock, target.Height-e.committedHeight)
+	id := e.commitTarget
+	for k := len(chain) - 1; k >= 0; k-- {
+		b, ok := e.block(id)
+		if !ok {
+			e.fetch(id, e.cfg.Leaders.Leader(target.View))
+			return
+		}
+		chain[k] = types.CommittedBlock{ID: id, Block: b, Proof: e.commitProof}
+		id = b.ParentID
+	}
+	if id != e.committedID {
+		// The decided chain does not extend what this replica committed:
+		// more than f replicas are Byzantine. Applying it would fork this
+		// replica's own history, so it halts commits instead (and the
+		// simulator's liveness check reports the stall).
+		e.halted = true
+		return
+	}
+	e.out.Committed = append(e.out.Committed, chain...)
+	e.committedHeight, e.committedID = target.Height, e.commitTarget
+}
+
+// park holds a proposal whose parent is missing until the parent arrives;
+// the oldest parked proposal is dropped beyond the bound.
+func (e *Engine) park(p *types.Proposal) {
+	if len(e.parked) >= e.cfg.MaxParked {
+		e.parked = e.parked[1:]
+	}
+	e.parked = append(e.parked, p)
+}
+
+// fetch asks hint for a missing block (and its ancestors), unless a
+// request for it is already out or too many are.
+func (e *Engine) fetch(id types.BlockID, hint types.ValidatorIndex) {
+	if id.IsZero() {
+		return
+	}
+	if _, ok := e.fetching[id]; ok || len(e.fetching) >= e.cfg.MaxFetching {
+		return
+	}
+	e.fetching[id] = e.ticks
+	e.requestBlock(id, hint)
+}
+
+// fetchRetryTicks is how long a block request waits before it is sent to
+// another peer.
+const fetchRetryTicks = 10
+
+func (e *Engine) requestBlock(id types.BlockID, to types.ValidatorIndex) {
+	if to == e.cfg.ID {
+		to = (to + 1) % types.ValidatorIndex(e.cfg.N)
+	}
+	if to == e.cfg.ID {
+		return // a single replica has no one to ask
+	}
+	e.send(to, &types.BlockRequest{Sender: e.cfg.ID, BlockID: id, Ancestors: 16})
+}
+
+// retryFetches resends requests that got no answer to another peer,
+// rotating through the set.
+func (e *Engine) retryFetches() {
+	for id, at := range e.fetching {
+		if e.ticks-at >= fetchRetryTicks {
+			e.fetching[id] = e.ticks
+			e.requestBlock(id, types.ValidatorIndex((e.ticks/fetchRetryTicks+int(id[0]))%e.cfg.N))
+		}
+	}
+}
+
+// handleBlockRequest answers with the block and up to Ancestors−1 of its
+// ancestors, newest first, from the blocks this replica knows.
+func (e *Engine) handleBlockRequest(r *types.BlockRequest) {
+	id := r.BlockID
+	for k := uint32(0); k < r.Ancestors && !id.IsZero(); k++ {
+		b, ok := e.blocks[id]
+		if !ok {
+			return
+		}
+		e.send(r.Sender, &types.BlockResponse{Sender: e.cfg.ID, Block: b})
+		id = b.ParentID
+	}
+}
+
+// handleBlockResponse accepts a block only if it is one this replica is
+// fetching: its ID then proves its contents. Its parent, if unknown, is
+// fetched next (it is usually in the same batch of responses).
+func (e *Engine) handleBlockResponse(r *types.BlockResponse) {
+	id := r.Block.ID()
+	if _, wanted := e.fetching[id]; !wanted {
+		return
+	}
+	e.store(id, r.Block)
+	if _, ok := e.block(r.Block.ParentID); !ok && len(e.fetching) < e.cfg.MaxFetching {
+		// Usually in this same batch of responses; asked for on retry if not.
+		e.fetching[r.Block.ParentID] = e.ticks
+	}
+	e.unpark()
+	e.processQC(r.Block.Justify, r.Sender)
+	e.resumePendingQC()
+	if e.s.HighQc != nil {
+		e.applyChainRules(e.s.HighQc)
+	}
+	e.tryCommit()
+}
+
+// resumePendingQC processes the highest QC that arrived before its block,
+// once the block is here.
+func (e *Engine) resumePendingQC() {
+	if q := e.pendingQC; q != nil {
+		if _, ok := e.block(q.BlockID); ok {
+			e.pendingQC = nil
+			e.processQC(q, e.cfg.ID)
+		}
+	}
+}
+
+// unpark retries parked proposals now that a block arrived.
+func (e *Engine) unpark() {
+	pending := e.parked
+	e.parked = nil
+	for _, p := range pending {
+		if p.Block.View >= e.s.View {
+			_ = e.handleProposal(p)
+		}
+	}
+}

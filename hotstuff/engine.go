@@ -1,0 +1,224 @@
+package hotstuff
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/bftkit/bftkit/qc"
+	"github.com/bftkit/bftkit/types"
+)
+
+// LeaderElection names the leader of each view.
+type LeaderElection interface {
+	Leader(view uint64) types.ValidatorIndex
+}
+
+// RoundRobin rotates leadership through the set, each leader holding
+// ViewsPerLeader consecutive views: view v is led by ⌊v / k⌋ mod N.
+//
+// Why not one view each: a three-chain commit needs four consecutive views
+// with honest leaders (three consecutive blocks, and the next leader to
+// form the QC on the third). With one view per leader, a single crashed
+// validator among four leaves no such run and nothing ever commits. With
+// two views each, the 2f+1 honest leaders spread over at most f gaps
+// always include a run of three, i.e. six consecutive honest views.
+type RoundRobin struct {
+	N              int
+	ViewsPerLeader int
+}
+
+// DefaultViewsPerLeader is the smallest term that keeps the three-chain
+// commit live with f crashed leaders anywhere in the rotation.
+const DefaultViewsPerLeader = 2
+
+// Leader returns ⌊v / ViewsPerLeader⌋ mod N.
+func (r RoundRobin) Leader(view uint64) types.ValidatorIndex {
+	k := uint64(max(r.ViewsPerLeader, 1))
+	return types.ValidatorIndex(view / k % uint64(r.N))
+}
+
+// Config sets up one replica.
+type Config struct {
+	ID      types.ValidatorIndex
+	N       int
+	ChainID string
+	Signer  qc.Signer
+	Scheme  qc.Scheme
+	Leaders LeaderElection // nil: RoundRobin with DefaultViewsPerLeader
+
+	// BaseTimeoutTicks is a view's timeout; it doubles with each
+	// consecutive view that ends in a TC, up to MaxTimeoutTicks.
+	BaseTimeoutTicks, MaxTimeoutTicks int
+	// ViewWindow is how far ahead of its view a replica buffers proposals
+	// (and collects votes and timeouts); messages further ahead are dropped.
+	ViewWindow uint64
+	// MaxBuffered bounds buffered future proposals; MaxParked bounds
+	// proposals waiting for a missing parent; MaxFetching bounds blocks
+	// being fetched.
+	MaxBuffered, MaxParked, MaxFetching int
+	// MaxTxs and MaxBytes bound a block's payload.
+	MaxTxs, MaxBytes int
+}
+
+// DefaultConfig fills the tunables for replica id of n.
+func DefaultConfig(id types.ValidatorIndex, n int, chainID string, signer qc.Signer, scheme qc.Scheme) Config {
+	return Config{
+		ID: id, N: n, ChainID: chainID, Signer: signer, Scheme: scheme,
+		BaseTimeoutTicks: 20, MaxTimeoutTicks: 320, ViewWindow: 32,
+		MaxBuffered: 256, MaxParked: 64, MaxFetching: 256,
+		MaxTxs: 1000, MaxBytes: 1 << 20,
+	}
+}
+
+func (c *Config) check() error {
+	switch {
+	case c.N < 1 || int(c.ID) >= c.N:
+		return fmt.Errorf("hotstuff: replica %d is not among %d", c.ID, c.N)
+	case c.Signer == nil || c.Scheme == nil:
+		return errors.New("hotstuff: a signer and a scheme are required")
+	case c.BaseTimeoutTicks < 1 || c.MaxTimeoutTicks < c.BaseTimeoutTicks:
+		return fmt.Errorf("hotstuff: timeouts %d..%d ticks are not a range", c.BaseTimeoutTicks, c.MaxTimeoutTicks)
+	case c.ViewWindow < 1 || c.MaxBuffered < 1 || c.MaxParked < 1 || c.MaxFetching < 1:
+		return errors.New("hotstuff: window and buffer bounds must be positive")
+	}
+	return nil
+}
+
+// Restored is what survived a restart: the durable safety state, the stored
+// blocks, and the blocks already applied.
+type Restored struct {
+	Safety    []byte
+	Blocks    map[types.BlockID]*types.Block
+	Committed []types.CommittedBlock
+}
+
+// Engine is one HotStuff replica. See the package comment.
+type Engine struct {
+	cfg    Config
+	f      int
+	quorum int
+
+	s      types.HotStuffSafety // durable; dirty says it changed
+	dirty  bool
+	blocks map[types.BlockID]*types.Block
+
+	committedHeight uint64
+	committedID     types.BlockID
+	commitTarget    types.BlockID // highest block the commit rule decided
+	commitProof     []byte
+	halted          bool              // a decided chain conflicted with a commit
+	pendingQC       *types.QuorumCert // highest QC whose block is still missing
+
+	ticksInView  int
+	payloadAsked uint64
+	votes        *qc.Collector
+	timeouts     *qc.TimeoutCollector
+	proposals    map[uint64]*types.Proposal // first proposal seen per view
+	buffered     []*types.Proposal
+	parked       []*types.Proposal
+	fetching     map[types.BlockID]int // block → tick it was last requested
+	ticks        int
+
+	out types.Ready
+}
+
+// New builds a replica from cfg and what survived a restart.
+func New(cfg Config, r Restored) (*Engine, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if cfg.Leaders == nil {
+		cfg.Leaders = RoundRobin{N: cfg.N, ViewsPerLeader: DefaultViewsPerLeader}
+	}
+	s, err := decodeSafety(r.Safety)
+	if err != nil {
+		return nil, err
+	}
+	quorum := 2*cfg.N/3 + 1
+	slots := qc.CollectorConfig{N: cfg.N, Quorum: quorum, MaxSlotsPerSigner: int(cfg.ViewWindow) + 2}
+	e := &Engine{
+		cfg: cfg, f: (cfg.N - 1) / 3, quorum: quorum, s: s,
+		blocks:    make(map[types.BlockID]*types.Block, len(r.Blocks)),
+		votes:     qc.NewCollector(slots),
+		timeouts:  qc.NewTimeoutCollector(slots),
+		proposals: make(map[uint64]*types.Proposal),
+		fetching:  make(map[types.BlockID]int),
+	}
+	for id, b := range r.Blocks {
+		e.blocks[id] = b
+	}
+	for _, cb := range r.Committed {
+		e.blocks[cb.ID] = cb.Block
+	}
+	if k := len(r.Committed); k > 0 {
+		e.committedHeight, e.committedID = uint64(k), r.Committed[k-1].ID
+		e.commitTarget = e.committedID
+	}
+	if e.s.View == 0 {
+		e.s.View, e.dirty = 1, true
+	}
+	e.enteredView()
+	return e, nil
+}
+
+// Halted reports whether the replica stopped committing because a decided
+// chain conflicted with what it had committed (possible only with more
+// than f Byzantine replicas).
+func (e *Engine) Halted() bool { return e.halted }
+
+// View is the replica's current view.
+func (e *Engine) View() uint64 { return e.s.View }
+
+// Safety returns a copy of the safety state (for tests and status).
+func (e *Engine) Safety() types.HotStuffSafety { return e.s }
+
+func (e *Engine) leader(view uint64) types.ValidatorIndex { return e.cfg.Leaders.Leader(view) }
+
+// block returns a known block; the zero ID is the genesis block at height 0.
+func (e *Engine) block(id types.BlockID) (*types.Block, bool) {
+	if id.IsZero() {
+		return &types.Block{}, true
+	}
+	b, ok := e.blocks[id]
+	return b, ok
+}
+
+// HasReady reports whether there is work for the driver.
+func (e *Engine) HasReady() bool { return e.dirty || !e.out.IsEmpty() }
+
+// Ready returns the work since the last Advance, safety state first.
+func (e *Engine) Ready() types.Ready {
+	rd := e.out
+	if e.dirty {
+		data, err := e.s.Marshal()
+		if err != nil {
+			panic(fmt.Sprintf("hotstuff: encoding safety state: %v", err))
+		}
+		rd.SafetyState = data
+	}
+	return rd
+}
+
+// Advance acknowledges the last Ready.
+func (e *Engine) Advance(types.Ready) {
+	e.out = types.Ready{}
+	e.dirty = false
+}
+
+func (e *Engine) send(to types.ValidatorIndex, p types.Payload) {
+	e.out.Messages = append(e.out.Messages, types.Message{From: e.cfg.ID, To: to, Payload: p})
+}
+
+func (e *Engine) broadcast(p types.Payload) {
+	e.out.Messages = append(e.out.Messages, types.Message{From: e.cfg.ID, Broadcast: true, Payload: p})
+}
+
+// store keeps a block and asks the driver to make it durable.
+func (e *Engine) store(id types.BlockID, b *types.Block) {
+	if _, ok := e.blocks[id]; ok || id.IsZero() {
+		return
+	}
+	e.blocks[id] = b
+	e.out.Blocks = append(e.out.Blocks, b)
+	delete(e.fetching, id)
+}

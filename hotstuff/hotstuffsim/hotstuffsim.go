@@ -1,0 +1,59 @@
+// Package hotstuffsim runs the HotStuff engine in the simulator: the
+// simulator protocol, its gateway check, its safety-state oracle, and the
+// Byzantine behaviours by name. It is separate from package hotstuff so
+// that the engine never imports the simulator.
+package hotstuffsim
+
+import (
+	"fmt"
+
+	"github.com/bftkit/bftkit/hotstuff"
+	"github.com/bftkit/bftkit/testnet/sim"
+	"github.com/bftkit/bftkit/types"
+)
+
+// Options tune the engine the simulator builds; nil fields keep the
+// defaults. Canary tests use Mutate to break a rule on purpose.
+type Options struct {
+	Mutate func(*hotstuff.Config)
+}
+
+// Protocol is HotStuff as the simulator runs it.
+func Protocol(opts Options) *sim.Protocol {
+	return &sim.Protocol{
+		Name: "hotstuff",
+		New: func(env sim.NodeEnv) types.Engine {
+			cfg := hotstuff.DefaultConfig(env.ID, env.N, env.ChainID, env.Signer, env.Scheme)
+			cfg.BaseTimeoutTicks, cfg.MaxTimeoutTicks = 12, 96
+			if opts.Mutate != nil {
+				opts.Mutate(&cfg)
+			}
+			e, err := hotstuff.New(cfg, hotstuff.Restored{Safety: env.Durable.SafetyState, Blocks: env.Durable.Blocks, Committed: env.Durable.Committed})
+			if err != nil {
+				panic(fmt.Sprintf("hotstuffsim: %v", err)) // the simulator's own config is wrong
+			}
+			return e
+		},
+		Behaviours: Behaviours,
+		Validate:   validateChain,
+		CheckReady: hotstuff.CheckReady,
+		Verify:     hotstuff.VerifyMessage,
+	}
+}
+
+// validateChain checks that each committed block names its predecessor,
+// so that a replica whose own history forks is caught.
+func validateChain(b types.CommittedBlock, prev *types.CommittedBlock) error {
+	var want types.BlockID
+	if prev != nil {
+		want = prev.ID
+	}
+	if b.Block.ParentID != want {
+		return fmt.Errorf("parent %v, want %v", b.Block.ParentID, want)
+	}
+	return nil
+}
+
+// Behaviours are HotStuff's own Byzantine decorators (the simulator adds
+// the generic ones, such as silent).
+var Behaviours = map[string]sim.Behaviour{}

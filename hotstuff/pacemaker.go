@@ -1,0 +1,145 @@
+package hotstuff
+
+import (
+	"github.com/bftkit/bftkit/qc"
+	"github.com/bftkit/bftkit/types"
+)
+
+// timeoutTicks is the current view's timeout: the base, doubled for each
+// consecutive view that ended in a TC, capped (exponential back-off, so
+// that views eventually outlast any delay after the network stabilises).
+func (e *Engine) timeoutTicks() int {
+	t := e.cfg.BaseTimeoutTicks
+	for k := uint32(0); k < e.s.ConsecutiveTimeouts && t < e.cfg.MaxTimeoutTicks; k++ {
+		t *= 2
+	}
+	return min(t, e.cfg.MaxTimeoutTicks)
+}
+
+// Tick advances the view timer; at the timeout the replica gives up on the
+// view. A timeout already sent is resent every timeout period, since
+// timeouts are the only way out of a view whose messages were lost.
+func (e *Engine) Tick() {
+	e.ticks++
+	e.ticksInView++
+	e.retryFetches()
+	period := e.timeoutTicks()
+	switch {
+	case e.s.TimeoutView < e.s.View && e.ticksInView >= period:
+		e.timeOut()
+	case e.s.TimeoutView == e.s.View && e.ticksInView%period == 0:
+		e.broadcast(e.timeoutMessage())
+	}
+}
+
+// timeOut gives up on the current view: the promise not to vote in it is
+// durable (timeout_view) before the timeout leaves.
+func (e *Engine) timeOut() {
+	e.s.TimeoutView, e.s.TimeoutHighQcView = e.s.View, qcView(e.s.HighQc)
+	e.dirty = true
+	t := e.timeoutMessage()
+	e.broadcast(t)
+	e.handleTimeout(t)
+}
+
+// timeoutMessage re-signs the one timeout of the current view (BLS and
+// the hash scheme are deterministic, so a resend is the same message).
+func (e *Engine) timeoutMessage() *types.Timeout {
+	t := &types.Timeout{View: e.s.TimeoutView, Sender: e.cfg.ID, LastTc: e.s.HighTc}
+	if e.s.HighQc != nil && e.s.HighQc.View == e.s.TimeoutHighQcView {
+		t.HighQc = e.s.HighQc
+	}
+	t.Signature = e.cfg.Signer.Sign(types.TimeoutSignBytes(e.cfg.ChainID, t.View, e.s.TimeoutHighQcView))
+	return t
+}
+
+// handleTimeout collects a timeout (own or a peer's). Its high QC may move
+// this replica forward; f+1 timeouts for a view at or above ours make it
+// join them (at least one honest replica gave up, Jolteon §4 "Bracha-style
+// echo"); 2f+1 form a TC that ends the view.
+func (e *Engine) handleTimeout(t *types.Timeout) {
+	e.processQC(t.HighQc, t.Sender)
+	e.processTC(t.LastTc)
+	if t.View < e.s.View || t.View > e.s.View+e.cfg.ViewWindow {
+		return
+	}
+	tq, ev, err := e.timeouts.Add(qc.SignedTimeout{View: t.View, HighQCView: t.HighQCView(), Signer: t.Sender, Sig: t.Signature})
+	if ev != nil {
+		e.out.Evidence = append(e.out.Evidence, ev.DoubleSign())
+	}
+	if err != nil {
+		return
+	}
+	if tq != nil {
+		tc, err := tq.TC(e.cfg.Scheme)
+		if err == nil {
+			e.processTC(tc)
+		}
+		return
+	}
+	if e.timeouts.Senders(t.View) > e.f && e.s.TimeoutView < t.View {
+		e.enterView(t.View, nil)
+		e.timeOut()
+	}
+}
+
+// processTC moves to the view after a TC (verified at the gateway, or
+// formed here).
+func (e *Engine) processTC(tc *types.TimeoutCert) {
+	if tc == nil || tc.View < e.s.View {
+		return
+	}
+	e.enterView(tc.View+1, tc)
+}
+
+// enterView moves to view v, through a TC of v−1 or (tc nil) a QC or an
+// echo. Views only go up.
+func (e *Engine) enterView(v uint64, tc *types.TimeoutCert) {
+	if v <= e.s.View {
+		return
+	}
+	e.s.View = v
+	e.s.HighTc = nil
+	if tc != nil && tc.View+1 == v {
+		e.s.HighTc = tc
+		e.s.ConsecutiveTimeouts++
+	} else {
+		e.s.ConsecutiveTimeouts = 0
+	}
+	e.dirty = true
+	e.enteredView()
+}
+
+// enteredView resets the timer, forgets what is too old, replays buffered
+// proposals of the new view, and asks for a payload if this replica leads.
+func (e *Engine) enteredView() {
+	v := e.s.View
+	e.ticksInView = 0
+	e.votes.PruneBelow(v-1, 0) // votes of v−1 make the QC that v's leader needs
+	e.timeouts.PruneBelow(v)
+	for view := range e.proposals {
+		if view+e.cfg.ViewWindow < v {
+			delete(e.proposals, view)
+		}
+	}
+	e.replayBuffered()
+	e.maybeAskPayload()
+}
+
+// maybeAskPayload asks the driver for transactions when this replica leads
+// the current view, has not proposed in it, and knows the block to extend.
+func (e *Engine) maybeAskPayload() {
+	v := e.s.View
+	if e.leader(v) != e.cfg.ID || e.s.ProposedView >= v || e.payloadAsked == v {
+		return
+	}
+	if !validProposalJustification(v, qcView(e.s.HighQc), e.s.HighTc) {
+		return // entered by an echo: wait for the QC or TC of v−1
+	}
+	parent, ok := e.block(qcBlock(e.s.HighQc))
+	if !ok {
+		return
+	}
+	e.payloadAsked = v
+	e.out.PayloadRequest = &types.PayloadRequest{View: v, Height: parent.Height + 1, ParentID: qcBlock(e.s.HighQc), MaxTxs: e.cfg.MaxTxs, MaxBytes: e.cfg.MaxBytes}
+}

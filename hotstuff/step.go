@@ -1,0 +1,210 @@
+package hotstuff
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/bftkit/bftkit/qc"
+	"github.com/bftkit/bftkit/types"
+)
+
+// Errors Step returns for messages the protocol rejects.
+var (
+	ErrStale       = errors.New("hotstuff: message for a past view")
+	ErrNotLeader   = errors.New("hotstuff: proposal not from the view's leader")
+	ErrBadProposal = errors.New("hotstuff: proposal breaks a protocol rule")
+)
+
+// Step handles one message that passed the gateway (VerifyMessage).
+func (e *Engine) Step(m types.Message) error {
+	switch p := m.Payload.(type) {
+	case *types.Proposal:
+		return e.handleProposal(p)
+	case *types.Vote:
+		return e.handleVote(p)
+	case *types.Timeout:
+		e.handleTimeout(p)
+		return nil
+	case *types.BlockRequest:
+		e.handleBlockRequest(p)
+		return nil
+	case *types.BlockResponse:
+		e.handleBlockResponse(p)
+		return nil
+	}
+	return fmt.Errorf("hotstuff: unexpected %v", m.Payload.MsgType())
+}
+
+// Propose builds, signs and broadcasts this view's block from the payload,
+// then votes for it like any replica. proposed_view and the block are made
+// durable before the proposal leaves.
+func (e *Engine) Propose(p types.ProposalPayload) error {
+	v := e.s.View
+	if p.View != v || e.leader(v) != e.cfg.ID || e.s.ProposedView >= v {
+		return fmt.Errorf("hotstuff: no proposal is due in view %d", p.View)
+	}
+	parentID := qcBlock(e.s.HighQc)
+	parent, ok := e.block(parentID)
+	if !ok {
+		return fmt.Errorf("hotstuff: parent %v of view %d's block is missing", parentID, v)
+	}
+	b := &types.Block{Height: parent.Height + 1, View: v, ParentID: parentID, Justify: e.s.HighQc,
+		Proposer: e.cfg.ID, Txs: p.Txs, ParentAppHash: p.ParentAppHash}
+	prop := &types.Proposal{Block: b}
+	if qcView(e.s.HighQc)+1 != v {
+		prop.Tc = e.s.HighTc
+	}
+	id := b.ID()
+	prop.Signature = e.cfg.Signer.Sign(types.ProposalSignBytes(e.cfg.ChainID, v, id))
+	e.s.ProposedView, e.dirty = v, true
+	e.store(id, b)
+	e.broadcast(prop)
+	return e.handleProposal(prop)
+}
+
+// handleProposal processes a proposal: its QC and TC move the replica
+// forward, then the block is checked, stored and, if the safety rules
+// allow, voted for.
+func (e *Engine) handleProposal(p *types.Proposal) error {
+	b := p.Block
+	if e.leader(b.View) != b.Proposer {
+		return ErrNotLeader
+	}
+	id := b.ID()
+	if ev := e.checkEquivocation(p, id); ev != nil {
+		e.out.Evidence = append(e.out.Evidence, ev)
+		return fmt.Errorf("%w: two proposals in view %d", ErrBadProposal, b.View)
+	}
+	e.processQC(b.Justify, b.Proposer)
+	e.processTC(p.Tc)
+	switch {
+	case b.View < e.s.View:
+		return ErrStale
+	case b.View > e.s.View:
+		e.buffer(p)
+		return nil
+	}
+	if !validProposalJustification(b.View, qcView(b.Justify), p.Tc) {
+		return fmt.Errorf("%w: view %d justified by neither a QC nor a TC of view %d", ErrBadProposal, b.View, b.View-1)
+	}
+	if b.ParentID != qcBlock(b.Justify) {
+		return fmt.Errorf("%w: parent is not the justified block", ErrBadProposal)
+	}
+	parent, ok := e.block(b.ParentID)
+	if !ok {
+		e.park(p)
+		e.fetch(b.ParentID, b.Proposer)
+		return nil
+	}
+	if b.Height != parent.Height+1 {
+		return fmt.Errorf("%w: height %d after parent height %d", ErrBadProposal, b.Height, parent.Height)
+	}
+	e.store(id, b)
+	e.maybeVote(b, id)
+	e.resumePendingQC()
+	return nil
+}
+
+// checkEquivocation remembers the first proposal of each view and returns
+// evidence if a second, different one arrives.
+func (e *Engine) checkEquivocation(p *types.Proposal, id types.BlockID) *types.DoubleSign {
+	first, seen := e.proposals[p.Block.View]
+	if !seen {
+		if p.Block.View+e.cfg.ViewWindow >= e.s.View && p.Block.View <= e.s.View+e.cfg.ViewWindow {
+			e.proposals[p.Block.View] = p
+		}
+		return nil
+	}
+	firstID := first.Block.ID()
+	if firstID == id {
+		return nil
+	}
+	return &types.DoubleSign{Kind: types.MsgHotStuffProposal, Signer: p.Block.Proposer, View: p.Block.View,
+		DigestA: firstID, SignatureA: first.Signature, DigestB: id, SignatureB: p.Signature}
+}
+
+// maybeVote votes for b if the safety rules allow; last_voted_view is
+// durable before the vote leaves (same Ready, SafetyState first).
+func (e *Engine) maybeVote(b *types.Block, id types.BlockID) {
+	if !safeToVote(b.View, e.s.LastVotedView, e.s.TimeoutView, e.extends(id, qcBlock(e.s.LockedQc)), qcView(b.Justify), qcView(e.s.LockedQc)) {
+		return
+	}
+	e.s.LastVotedView, e.dirty = b.View, true
+	vote := &types.Vote{View: b.View, BlockID: id, Voter: e.cfg.ID}
+	vote.Signature = e.cfg.Signer.Sign(types.VoteSignBytes(e.cfg.ChainID, b.View, id))
+	next := e.leader(b.View + 1)
+	if next == e.cfg.ID {
+		e.handleVote(vote)
+		return
+	}
+	e.send(next, vote)
+}
+
+// extends reports whether block id descends from (or is) ancestor, walking
+// parents through known blocks.
+func (e *Engine) extends(id, ancestor types.BlockID) bool {
+	anc, ok := e.block(ancestor)
+	if !ok {
+		return false
+	}
+	for {
+		if id == ancestor {
+			return true
+		}
+		b, ok := e.block(id)
+		if !ok || id.IsZero() || b.Height <= anc.Height {
+			return false
+		}
+		id = b.ParentID
+	}
+}
+
+// handleVote collects a vote as the leader of the next view; a quorum
+// forms the QC that moves this replica (and, through its proposal, every
+// replica) to the next view.
+func (e *Engine) handleVote(v *types.Vote) error {
+	if e.leader(v.View+1) != e.cfg.ID {
+		return nil
+	}
+	if v.View+1 < e.s.View || v.View > e.s.View+e.cfg.ViewWindow {
+		return ErrStale
+	}
+	q, ev, err := e.votes.Add(qc.SignedVote{Slot: qc.Slot{View: v.View}, Digest: v.BlockID, Signer: v.Voter, Sig: v.Signature})
+	if ev != nil {
+		e.out.Evidence = append(e.out.Evidence, ev.DoubleSign(types.MsgHotStuffVote, types.PhaseUnknown))
+	}
+	if err != nil || q == nil {
+		return err
+	}
+	cert, err := q.QC(e.cfg.Scheme)
+	if err != nil {
+		return err
+	}
+	e.processQC(cert, v.Voter)
+	return nil
+}
+
+// buffer holds a proposal of a near-future view until this replica gets
+// there; proposals further ahead, or beyond the bound, are dropped.
+func (e *Engine) buffer(p *types.Proposal) {
+	if p.Block.View > e.s.View+e.cfg.ViewWindow || len(e.buffered) >= e.cfg.MaxBuffered {
+		return
+	}
+	e.buffered = append(e.buffered, p)
+}
+
+// replayBuffered handles buffered proposals that are now current and drops
+// those now stale.
+func (e *Engine) replayBuffered() {
+	pending := e.buffered
+	e.buffered = nil
+	for _, p := range pending {
+		if p.Block.View >= e.s.View {
+			if p.Block.View == e.s.View {
+				_ = e.handleProposal(p)
+				continue
+			}
+			e.buffered = append(e.buffered, p)
+		}
+	}
+}
