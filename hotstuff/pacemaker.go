@@ -18,7 +18,9 @@ func (e *Engine) timeoutTicks() int {
 
 // Tick advances the view timer; at the timeout the replica gives up on the
 // view. A timeout already sent is resent every timeout period, since
-// timeouts are the only way out of a view whose messages were lost.
+// timeouts are the only way out of a view whose messages were lost, and
+// counted again locally: after a restart the collector is empty, and a
+// replica that forgets its own timeout can leave a quorum one short.
 func (e *Engine) Tick() {
 	e.ticks++
 	e.ticksInView++
@@ -28,7 +30,9 @@ func (e *Engine) Tick() {
 	case e.s.TimeoutView < e.s.View && e.ticksInView >= period:
 		e.timeOut()
 	case e.s.TimeoutView == e.s.View && e.ticksInView%period == 0:
-		e.broadcast(e.timeoutMessage())
+		t := e.timeoutMessage()
+		e.broadcast(t)
+		e.handleTimeout(t)
 	}
 }
 
