@@ -5,26 +5,24 @@ import (
 )
 
 // processQC takes in a QC (verified at the gateway, formed here, or
-// genesis when nil) from a message by hint: it moves the replica to the
-// view after the QC, raises the high QC, applies the locking rule, and
-// applies the commit rule. A QC whose block is unknown moves the view and
-// starts a fetch; the rest waits for the block.
+// genesis when nil) from a message by hint: it raises the high QC, moves
+// the replica to the view after the QC, and applies the locking and commit
+// rules. The high QC rises even while its block is missing, so that the
+// replica's timeouts spread it and a restart does not forget why the view
+// moved; the chain rules and proposing wait for the block, which is
+// fetched.
 func (e *Engine) processQC(q *types.QuorumCert, hint types.ValidatorIndex) {
 	if q == nil {
-		return
-	}
-	if _, ok := e.block(q.BlockID); !ok {
-		if q.View > qcView(e.pendingQC) {
-			e.pendingQC = q // processed again once its block arrives
-		}
-		e.fetch(q.BlockID, hint)
-		e.enterView(q.View+1, nil)
 		return
 	}
 	if q.View > qcView(e.s.HighQc) {
 		e.s.HighQc, e.dirty = q, true
 	}
-	e.applyChainRules(q)
+	if _, ok := e.block(q.BlockID); ok {
+		e.applyChainRules(q)
+	} else {
+		e.fetch(q.BlockID, hint)
+	}
 	e.enterView(q.View+1, nil)
 	e.maybeAskPayload()
 }
@@ -47,10 +45,10 @@ func (e *Engine) applyChainRules(q *types.QuorumCert) {
 	if !ok {
 		return
 	}
-	l0 := chainLink{ID: b1.ParentID, Parent: b0.ParentID, View: b0.View}
-	l1 := chainLink{ID: b2.ParentID, Parent: b1.ParentID, View: b1.View}
-	l2 := chainLink{ID: q.BlockID, Parent: b2.ParentID, View: b2.View}
-	if commitsThreeChain(l0, l1, l2) && b0.Height > e.heightOf(e.commitTarget) {
+	l0 := ChainLink{ID: b1.ParentID, Parent: b0.ParentID, View: b0.View}
+	l1 := ChainLink{ID: b2.ParentID, Parent: b1.ParentID, View: b1.View}
+	l2 := ChainLink{ID: q.BlockID, Parent: b2.ParentID, View: b2.View}
+	if e.cfg.Rules.CommitsThreeChain(l0, l1, l2) && b0.Height > e.heightOf(e.commitTarget) {
 		e.commitTarget = l0.ID
 		if proof, err := q.Marshal(); err == nil {
 			e.commitProof = proof
@@ -137,6 +135,7 @@ func (e *Engine) requestBlock(id types.BlockID, to types.ValidatorIndex) {
 // retryFetches resends requests that got no answer to another peer,
 // rotating through the set.
 func (e *Engine) retryFetches() {
+
 	for id, at := range e.fetching {
 		if e.ticks-at >= fetchRetryTicks {
 			e.fetching[id] = e.ticks
@@ -174,20 +173,17 @@ func (e *Engine) handleBlockResponse(r *types.BlockResponse) {
 	}
 	e.unpark()
 	e.processQC(r.Block.Justify, r.Sender)
-	e.resumePendingQC()
-	if e.s.HighQc != nil {
-		e.applyChainRules(e.s.HighQc)
-	}
+	e.resumeHighQC()
 	e.tryCommit()
 }
 
-// resumePendingQC processes the highest QC that arrived before its block,
-// once the block is here.
-func (e *Engine) resumePendingQC() {
-	if q := e.pendingQC; q != nil {
+// resumeHighQC applies the chain rules to the high QC once its block is
+// known (it may have arrived after the QC), and proposes if due.
+func (e *Engine) resumeHighQC() {
+	if q := e.s.HighQc; q != nil {
 		if _, ok := e.block(q.BlockID); ok {
-			e.pendingQC = nil
-			e.processQC(q, e.cfg.ID)
+			e.applyChainRules(q)
+			e.maybeAskPayload()
 		}
 	}
 }

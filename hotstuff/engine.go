@@ -58,6 +58,8 @@ type Config struct {
 	MaxBuffered, MaxParked, MaxFetching int
 	// MaxTxs and MaxBytes bound a block's payload.
 	MaxTxs, MaxBytes int
+	// Rules are the safety rules; the zero value is the paper's.
+	Rules Rules
 }
 
 // DefaultConfig fills the tunables for replica id of n.
@@ -111,7 +113,7 @@ type Engine struct {
 
 	ticksInView  int
 	payloadAsked uint64
-	votes        *qc.Collector
+	votes        VoteCollector
 	timeouts     *qc.TimeoutCollector
 	proposals    map[uint64]*types.Proposal // first proposal seen per view
 	buffered     []*types.Proposal
@@ -130,6 +132,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 	if cfg.Leaders == nil {
 		cfg.Leaders = RoundRobin{N: cfg.N, ViewsPerLeader: DefaultViewsPerLeader}
 	}
+	cfg.Rules = cfg.Rules.withDefaults()
 	s, err := decodeSafety(r.Safety)
 	if err != nil {
 		return nil, err
@@ -139,7 +142,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 	e := &Engine{
 		cfg: cfg, f: (cfg.N - 1) / 3, quorum: quorum, s: s,
 		blocks:    make(map[types.BlockID]*types.Block, len(r.Blocks)),
-		votes:     qc.NewCollector(slots),
+		votes:     cfg.Rules.NewVoteCollector(slots),
 		timeouts:  qc.NewTimeoutCollector(slots),
 		proposals: make(map[uint64]*types.Proposal),
 		fetching:  make(map[types.BlockID]int),
@@ -156,6 +159,11 @@ func New(cfg Config, r Restored) (*Engine, error) {
 	}
 	if e.s.View == 0 {
 		e.s.View, e.dirty = 1, true
+	}
+	if q := e.s.HighQc; q != nil {
+		if _, ok := e.block(q.BlockID); !ok {
+			e.fetch(q.BlockID, e.leader(q.View))
+		}
 	}
 	e.enteredView()
 	return e, nil

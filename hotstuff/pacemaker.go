@@ -39,19 +39,20 @@ func (e *Engine) Tick() {
 // timeOut gives up on the current view: the promise not to vote in it is
 // durable (timeout_view) before the timeout leaves.
 func (e *Engine) timeOut() {
-	e.s.TimeoutView, e.s.TimeoutHighQcView = e.s.View, qcView(e.s.HighQc)
+	e.s.TimeoutView, e.s.TimeoutHighQcView, e.s.TimeoutHighQc = e.s.View, qcView(e.s.HighQc), e.s.HighQc
 	e.dirty = true
 	t := e.timeoutMessage()
 	e.broadcast(t)
 	e.handleTimeout(t)
 }
 
-// timeoutMessage re-signs the one timeout of the current view (BLS and
-// the hash scheme are deterministic, so a resend is the same message).
+// timeoutMessage re-signs the one timeout of the current view, with the
+// high QC it first carried (BLS and the hash scheme are deterministic, so
+// a resend is the same message, never a second, conflicting one).
 func (e *Engine) timeoutMessage() *types.Timeout {
-	t := &types.Timeout{View: e.s.TimeoutView, Sender: e.cfg.ID, LastTc: e.s.HighTc}
-	if e.s.HighQc != nil && e.s.HighQc.View == e.s.TimeoutHighQcView {
-		t.HighQc = e.s.HighQc
+	t := &types.Timeout{View: e.s.TimeoutView, Sender: e.cfg.ID, HighQc: e.s.TimeoutHighQc, LastTc: e.s.HighTc}
+	if qcView(e.s.HighQc) > e.s.TimeoutHighQcView {
+		t.LatestQc = e.s.HighQc // spread what was learned since, unsigned
 	}
 	t.Signature = e.cfg.Signer.Sign(types.TimeoutSignBytes(e.cfg.ChainID, t.View, e.s.TimeoutHighQcView))
 	return t
@@ -63,6 +64,7 @@ func (e *Engine) timeoutMessage() *types.Timeout {
 // echo"); 2f+1 form a TC that ends the view.
 func (e *Engine) handleTimeout(t *types.Timeout) {
 	e.processQC(t.HighQc, t.Sender)
+	e.processQC(t.LatestQc, t.Sender)
 	e.processTC(t.LastTc)
 	if t.View < e.s.View || t.View > e.s.View+e.cfg.ViewWindow {
 		return

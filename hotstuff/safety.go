@@ -1,6 +1,9 @@
 package hotstuff
 
-import "github.com/bftkit/bftkit/types"
+import (
+	"github.com/bftkit/bftkit/qc"
+	"github.com/bftkit/bftkit/types"
+)
 
 // This file holds every safety rule, one function per rule. Each takes the
 // state it needs as arguments so that it can be table-tested alone.
@@ -51,9 +54,9 @@ func shouldLock(twoChainHeadView, lockedView uint64) bool {
 	return twoChainHeadView > lockedView
 }
 
-// chainLink is one block of a candidate three-chain: its view and the IDs
+// ChainLink is one block of a candidate three-chain: its view and the IDs
 // of itself and its parent.
-type chainLink struct {
+type ChainLink struct {
 	ID, Parent types.BlockID
 	View       uint64
 }
@@ -65,8 +68,43 @@ type chainLink struct {
 // b1.view = b0.view+1 and b2.view = b1.view+1. Without consecutive views a
 // quorum could lock a conflicting block in a skipped view (relab/hotstuff
 // shipped that bug in 2025).
-func commitsThreeChain(b0, b1, b2 chainLink) bool {
+func commitsThreeChain(b0, b1, b2 ChainLink) bool {
 	direct := b2.Parent == b1.ID && b1.Parent == b0.ID
 	consecutive := b1.View == b0.View+1 && b2.View == b1.View+1
 	return direct && consecutive
+}
+
+// VoteCollector gathers votes into quorums (qc.Collector in production).
+type VoteCollector interface {
+	Add(v qc.SignedVote) (*qc.Quorum, *qc.Equivocation, error)
+	PruneBelow(view, seq uint64)
+}
+
+// Rules are the decisions the safety of the protocol rests on. A zero
+// field means the paper's rule above; canary tests replace one with a
+// deliberately broken version to prove that the simulator catches it.
+type Rules struct {
+	SafeToVote func(v, lastVoted, timeoutView uint64, extendsLocked bool, justifyView, lockedView uint64) bool
+	// ValidJustification is the voters' check of a proposal's QC and TC
+	// (leaders always apply the paper's rule to their own proposals).
+	ValidJustification func(v, justifyView uint64, tc *types.TimeoutCert) bool
+	CommitsThreeChain  func(b0, b1, b2 ChainLink) bool
+	NewVoteCollector   func(qc.CollectorConfig) VoteCollector
+}
+
+// withDefaults fills every unset rule with the paper's.
+func (r Rules) withDefaults() Rules {
+	if r.SafeToVote == nil {
+		r.SafeToVote = safeToVote
+	}
+	if r.ValidJustification == nil {
+		r.ValidJustification = validProposalJustification
+	}
+	if r.CommitsThreeChain == nil {
+		r.CommitsThreeChain = commitsThreeChain
+	}
+	if r.NewVoteCollector == nil {
+		r.NewVoteCollector = func(c qc.CollectorConfig) VoteCollector { return qc.NewCollector(c) }
+	}
+	return r
 }

@@ -3,6 +3,7 @@ package hotstuff
 import (
 	"fmt"
 
+	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -20,12 +21,14 @@ func decodeSafety(b []byte) (types.HotStuffSafety, error) {
 
 // CheckReady checks a Ready against the safety state that was durable
 // before it (the simulator's oracle calls it on every honest Ready):
+//   - every QC the replica stores (high, locked) or sends (in a proposal
+//     or timeout) has a quorum of distinct valid signers (DESIGN.md §4);
 //   - last voted view, locked QC view and high QC view never decrease;
 //   - every vote, proposal and timeout leaving is covered by the safety
 //     state of this Ready or the durable one: a vote for view v only if
 //     last_voted_view ≥ v, a proposal only if proposed_view ≥ v, a timeout
 //     only if timeout_view ≥ v.
-func CheckReady(durable []byte, rd *types.Ready) error {
+func CheckReady(v *qc.Verifier, durable []byte, rd *types.Ready) error {
 	prev, err := decodeSafety(durable)
 	if err != nil {
 		return err
@@ -38,9 +41,41 @@ func CheckReady(durable []byte, rd *types.Ready) error {
 		if err := checkMonotone(prev, cur); err != nil {
 			return err
 		}
+		if err := checkQCs(v, cur.HighQc, cur.LockedQc); err != nil {
+			return fmt.Errorf("safety state: %w", err)
+		}
 	}
 	for _, m := range rd.Messages {
 		if err := checkCovered(cur, m.Payload); err != nil {
+			return err
+		}
+		if err := checkQCs(v, outboundQC(m.Payload)); err != nil {
+			return fmt.Errorf("outbound %v: %w", m.Payload.MsgType(), err)
+		}
+	}
+	return nil
+}
+
+func outboundQC(p types.Payload) *types.QuorumCert {
+	switch m := p.(type) {
+	case *types.Proposal:
+		return m.Block.Justify
+	case *types.Timeout:
+		if m.LatestQc != nil {
+			return m.LatestQc
+		}
+		return m.HighQc
+	}
+	return nil
+}
+
+// checkQCs verifies certificates; nil stands for genesis.
+func checkQCs(v *qc.Verifier, qcs ...*types.QuorumCert) error {
+	for _, q := range qcs {
+		if q == nil {
+			continue
+		}
+		if err := v.VerifyQC(q); err != nil {
 			return err
 		}
 	}

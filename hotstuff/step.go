@@ -84,7 +84,7 @@ func (e *Engine) handleProposal(p *types.Proposal) error {
 		e.buffer(p)
 		return nil
 	}
-	if !validProposalJustification(b.View, qcView(b.Justify), p.Tc) {
+	if !e.cfg.Rules.ValidJustification(b.View, qcView(b.Justify), p.Tc) {
 		return fmt.Errorf("%w: view %d justified by neither a QC nor a TC of view %d", ErrBadProposal, b.View, b.View-1)
 	}
 	if b.ParentID != qcBlock(b.Justify) {
@@ -101,7 +101,7 @@ func (e *Engine) handleProposal(p *types.Proposal) error {
 	}
 	e.store(id, b)
 	e.maybeVote(b, id)
-	e.resumePendingQC()
+	e.resumeHighQC()
 	return nil
 }
 
@@ -126,7 +126,7 @@ func (e *Engine) checkEquivocation(p *types.Proposal, id types.BlockID) *types.D
 // maybeVote votes for b if the safety rules allow; last_voted_view is
 // durable before the vote leaves (same Ready, SafetyState first).
 func (e *Engine) maybeVote(b *types.Block, id types.BlockID) {
-	if !safeToVote(b.View, e.s.LastVotedView, e.s.TimeoutView, e.extends(id, qcBlock(e.s.LockedQc)), qcView(b.Justify), qcView(e.s.LockedQc)) {
+	if !e.cfg.Rules.SafeToVote(b.View, e.s.LastVotedView, e.s.TimeoutView, e.extends(id, qcBlock(e.s.LockedQc)), qcView(b.Justify), qcView(e.s.LockedQc)) {
 		return
 	}
 	e.s.LastVotedView, e.dirty = b.View, true

@@ -16,7 +16,7 @@ import (
 //     justify QC (nil only for a block on genesis), and the TC if present;
 //   - a vote: the voter's signature over (view, block ID);
 //   - a timeout: the sender's signature over (view, high QC view), the
-//     high QC, and the last TC if present;
+//     high QC, and the latest QC and last TC if present;
 //   - block requests and responses are unsigned: the engine accepts a
 //     block only by the ID it asked for.
 func VerifyMessage(v *qc.Verifier, m types.Message) error {
@@ -32,6 +32,11 @@ func VerifyMessage(v *qc.Verifier, m types.Message) error {
 		if p.HighQc != nil {
 			if err := v.VerifyQC(p.HighQc); err != nil {
 				return fmt.Errorf("high qc: %w", err)
+			}
+		}
+		if p.LatestQc != nil {
+			if err := v.VerifyQC(p.LatestQc); err != nil {
+				return fmt.Errorf("latest qc: %w", err)
 			}
 		}
 		if p.LastTc != nil {

@@ -93,6 +93,14 @@ func (t *Timeout) ValidateBasic() error {
 			return fmt.Errorf("timeout: high qc view %d is not below the timeout's view %d", t.HighQc.View, t.View)
 		}
 	}
+	if t.LatestQc != nil {
+		if err := t.LatestQc.ValidateBasic(); err != nil {
+			return fmt.Errorf("timeout: latest qc: %w", err)
+		}
+		if t.LatestQc.View >= t.View {
+			return fmt.Errorf("timeout: latest qc view %d is not below the timeout's view %d", t.LatestQc.View, t.View)
+		}
+	}
 	if t.LastTc != nil {
 		if err := t.LastTc.ValidateBasic(); err != nil {
 			return fmt.Errorf("timeout: last tc: %w", err)

@@ -53,7 +53,3 @@ func validateChain(b types.CommittedBlock, prev *types.CommittedBlock) error {
 	}
 	return nil
 }
-
-// Behaviours are HotStuff's own Byzantine decorators (the simulator adds
-// the generic ones, such as silent).
-var Behaviours = map[string]sim.Behaviour{}

@@ -1,17 +1,125 @@
 package hotstuffsim_test
 
 import (
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bftkit/bftkit/hotstuff"
 	"github.com/bftkit/bftkit/hotstuff/hotstuffsim"
+	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/testnet/sim"
+	"github.com/bftkit/bftkit/types"
 )
+
+func honest() *sim.Protocol { return hotstuffsim.Protocol(hotstuffsim.Options{}) }
+
+// behaviourNames is the whole catalogue the seeded runs draw from.
+func behaviourNames() []string { return honest().BehaviourNames() }
+
+// byzantineFor draws up to f Byzantine nodes and their behaviours from the
+// seed, so that every behaviour meets every fault mix across seeds.
+func byzantineFor(seed uint64, n int) map[types.ValidatorIndex]string {
+	r := rand.New(rand.NewPCG(seed, 0x62797a)) // "byz"
+	names := behaviourNames()
+	out := map[types.ValidatorIndex]string{}
+	for _, i := range r.Perm(n)[:r.IntN((n-1)/3+1)] {
+		out[types.ValidatorIndex(i)] = names[r.IntN(len(names))]
+	}
+	return out
+}
+
+func seedCount(dflt int) int {
+	if v := os.Getenv("BFTKIT_SIM_SEEDS"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return dflt
+}
+
+// Seeded runs with random faults and up to f Byzantine nodes of every
+// behaviour: no safety violation, and liveness in every second phase.
+func TestSeededRunsWithFaultsAndByzantineNodes(t *testing.T) {
+	for _, tc := range []struct{ n, seeds int }{{4, seedCount(1000)}, {7, seedCount(200)}} {
+		for seed := uint64(1); seed <= uint64(tc.seeds); seed++ {
+			cfg := sim.DefaultConfig(honest(), tc.n, seed)
+			cfg.Byzantine = byzantineFor(seed, tc.n)
+			res, err := sim.Run(cfg)
+			require.NoError(t, err)
+			if res.Failed() {
+				t.Fatalf("n=%d seed %d byzantine %v (replay: bftkit sim --protocol hotstuff --nodes %d --seed %d --byzantine ...):\n%v%s",
+					tc.n, seed, cfg.Byzantine, tc.n, seed, res.Violation, res.LivenessFailure)
+			}
+		}
+	}
+}
+
+// Every behaviour of the catalogue is accepted by name.
+func TestEveryBehaviourRunsByName(t *testing.T) {
+	for _, name := range []string{"silent", "equivocate", "double-vote", "vote-invalid", "forge-qc", "tail-fork", "stale-view", "future-view", "bad-timeout"} {
+		require.Contains(t, behaviourNames(), name)
+		cfg := sim.DefaultConfig(honest(), 4, 11)
+		cfg.Byzantine = map[types.ValidatorIndex]string{2: name}
+		res, err := sim.Run(cfg)
+		require.NoError(t, err)
+		require.False(t, res.Failed(), "%s: %v %s", name, res.Violation, res.LivenessFailure)
+	}
+}
+
+// caughtWithin runs seeds until the simulator reports a violation and
+// returns the first seed that did, or 0.
+func caughtWithin(t *testing.T, p *sim.Protocol, seeds int, byz map[types.ValidatorIndex]string) (uint64, string) {
+	for seed := uint64(1); seed <= uint64(seeds); seed++ {
+		cfg := sim.DefaultConfig(p, 4, seed)
+		cfg.Byzantine = byz
+		res, err := sim.Run(cfg)
+		require.NoError(t, err)
+		if res.Violation != nil {
+			return seed, res.Violation.What
+		}
+	}
+	return 0, ""
+}
+
+func broken(r hotstuff.Rules) *sim.Protocol {
+	return hotstuffsim.Protocol(hotstuffsim.Options{Mutate: func(c *hotstuff.Config) { c.Rules = r }})
+}
+
+// Canary (a): the vote rule without its lock check. With the Jolteon
+// justification check in place the lock is redundant, so the canary drops
+// both voter-side guards; a leader that forks the tail must then break
+// agreement, and the simulator must say so. The same leader against the
+// real rules breaks nothing (TestEveryBehaviourRunsByName, the seeded runs).
+func TestCanaryVoteRuleWithoutLockIsCaught(t *testing.T) {
+	p := broken(hotstuff.Rules{
+		SafeToVote: func(v, lastVoted, timeoutView uint64, _ bool, _, _ uint64) bool {
+			return v > lastVoted && v > timeoutView
+		},
+		ValidJustification: func(uint64, uint64, *types.TimeoutCert) bool { return true },
+	})
+	seed, what := caughtWithin(t, p, 20, map[types.ValidatorIndex]string{3: "tail-fork"})
+	require.NotZero(t, seed, "a broken vote rule went unnoticed")
+	require.Contains(t, what, "conflicts with its committed chain")
+}
+
+// Canary (c): a collector that counts a duplicated vote twice forms QCs
+// without a quorum of distinct signers; the oracle's certificate check
+// must catch the first one a replica stores or sends.
+func TestCanaryDuplicateVoteCountedIsCaught(t *testing.T) {
+	p := broken(hotstuff.Rules{NewVoteCollector: func(c qc.CollectorConfig) hotstuff.VoteCollector { return newDupCounting(c) }})
+	seed, what := caughtWithin(t, p, 20, map[types.ValidatorIndex]string{3: "duplicate"})
+	require.NotZero(t, seed, "a QC counted with a duplicate vote went unnoticed")
+	require.Contains(t, what, "too few signers")
+}
 
 func calm(t *testing.T, n int, seed uint64) *sim.Sim {
 	t.Helper()
-	cfg := sim.DefaultConfig(hotstuffsim.Protocol(hotstuffsim.Options{}), n, seed)
+	cfg := sim.DefaultConfig(honest(), n, seed)
 	cfg.Faults = sim.Profiles["none"](seed)
 	s, err := sim.New(cfg)
 	require.NoError(t, err)
@@ -22,4 +130,75 @@ func TestCommitsInCalmNetwork(t *testing.T) {
 	s := calm(t, 4, 1)
 	require.NoError(t, s.RunUntilHeight(20, 400))
 	require.Nil(t, s.Violation())
+}
+
+// Steady state is linear: per committed block, one proposal broadcast
+// (n−1 messages) and n−1 votes to the next leader.
+func TestSteadyStateCostsTwoNMinusOneMessagesPerBlock(t *testing.T) {
+	for _, n := range []int{4, 16} {
+		s := calm(t, n, 3)
+		require.NoError(t, s.RunUntilHeight(10, 400))
+		before, h0 := s.Counters().Total().Sent, s.MaxHonestHeight()
+		require.NoError(t, s.RunUntilHeight(h0+50, 1000))
+		c := s.Counters()
+		perBlock := float64(c.Total().Sent-before) / float64(s.MaxHonestHeight()-h0)
+		require.InDelta(t, 2*(n-1), perBlock, 0.05*float64(2*(n-1)), "n=%d: %.2f msgs/block", n, perBlock)
+	}
+}
+
+// A crashed leader's views end in TCs; the next leader extends the highest
+// QC and commits resume.
+func TestLeaderCrashRecoversThroughTimeoutCertificates(t *testing.T) {
+	s := calm(t, 4, 5)
+	require.NoError(t, s.RunUntilHeight(5, 300))
+	s.Crash(2) // leads views 4,5, 12,13, ...
+	h := s.MaxHonestHeight()
+	require.NoError(t, s.RunUntilHeight(h+10, 1500, 0, 1, 3))
+	tc := s.Counters().ByType[types.MsgHotStuffTimeout]
+	require.Greater(t, tc.Created, uint64(0), "views led by the crashed node must have timed out")
+}
+
+func TestPartitionStallsMinorityAndHeals(t *testing.T) {
+	s := calm(t, 4, 6)
+	require.NoError(t, s.RunUntilHeight(5, 300))
+	s.Partition(0, 1) // two and two: no side has a quorum
+	s.RunTicks(100)
+	stalled := s.MaxHonestHeight()
+	s.RunTicks(200)
+	require.LessOrEqual(t, s.MaxHonestHeight(), stalled+3, "without a quorum at most the in-flight blocks commit")
+	s.Heal()
+	require.NoError(t, s.RunUntilHeight(stalled+10, 2000))
+}
+
+func TestCrashAndRestartMidViewSignsNothingConflicting(t *testing.T) {
+	s := calm(t, 4, 7)
+	require.NoError(t, s.RunUntilHeight(6, 300))
+	for _, i := range []types.ValidatorIndex{1, 3, 0} {
+		s.RunTicks(7)
+		s.Crash(i)
+		s.RunTicks(15)
+		s.Restart(i)
+	}
+	require.NoError(t, s.RunUntilHeight(s.MaxHonestHeight()+10, 2000))
+	require.Nil(t, s.Violation(), "CheckReady checks every Ready after the restarts")
+}
+
+func TestFSilentNodesKeepCommitting(t *testing.T) {
+	cfg := sim.DefaultConfig(honest(), 7, 8)
+	cfg.Faults = sim.Profiles["none"](8)
+	cfg.Byzantine = map[types.ValidatorIndex]string{2: "silent", 5: "silent"}
+	s, err := sim.New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, s.RunUntilHeight(15, 3000, 0, 1, 3, 4, 6))
+}
+
+func TestEquivocatingLeaderIsReportedAndHarmless(t *testing.T) {
+	cfg := sim.DefaultConfig(honest(), 4, 9)
+	cfg.Faults = sim.Profiles["none"](9)
+	cfg.Byzantine = map[types.ValidatorIndex]string{1: "equivocate"}
+	res, err := sim.Run(cfg)
+	require.NoError(t, err)
+	require.False(t, res.Failed(), "%v %s", res.Violation, res.LivenessFailure)
+	require.Greater(t, res.Blocks, uint64(10))
+	require.True(t, slices.Contains(behaviourNames(), "equivocate"))
 }

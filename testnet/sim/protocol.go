@@ -42,9 +42,10 @@ type Protocol struct {
 	Validate func(b types.CommittedBlock, prev *types.CommittedBlock) error
 	// CheckReady checks an honest node's Ready against the safety state it
 	// had durably stored before (nil at first start): that the safety state
-	// only grows, and that every vote or timeout leaving is covered by the
-	// safety state of this Ready or an earlier one. nil if none.
-	CheckReady func(durableSafety []byte, rd *types.Ready) error
+	// only grows, that every vote or timeout leaving is covered by the
+	// safety state of this Ready or an earlier one, and that certificates
+	// verify (with the run's verifier). nil if none.
+	CheckReady func(v *qc.Verifier, durableSafety []byte, rd *types.Ready) error
 	// Verify is the protocol's gateway check of a decoded message, run on
 	// every delivery before Step: signatures and certificates, as the
 	// node's gateway runs it. A rejected message never reaches the engine.

@@ -6,6 +6,11 @@ import (
 	"github.com/bftkit/bftkit/types"
 )
 
+// halter is an engine that can tell it stopped because it decided a block
+// conflicting with what it committed: a safety violation it caught itself
+// before applying it.
+type halter interface{ Halted() bool }
+
 // processReady carries out n's Ready in the order the contract demands:
 // durable state first, then messages, then commits, then requests.
 func (s *Sim) processReady(n *node) {
@@ -16,7 +21,7 @@ func (s *Sim) processReady(n *node) {
 		}
 		rd := n.engine.Ready()
 		if check := s.cfg.Protocol.CheckReady; check != nil && n.honest() {
-			if err := check(n.durable.SafetyState, &rd); err != nil {
+			if err := check(s.verifier, n.durable.SafetyState, &rd); err != nil {
 				s.fail(n.id, fmt.Sprintf("safety state: %v", err))
 				return
 			}
@@ -31,6 +36,10 @@ func (s *Sim) processReady(n *node) {
 			}
 		}
 		n.engine.Advance(rd)
+		if h, ok := n.engine.(halter); ok && n.honest() && h.Halted() {
+			s.fail(n.id, "the engine decided a block that conflicts with its committed chain, and halted")
+			return
+		}
 		if rd.PayloadRequest != nil {
 			s.propose(n, rd.PayloadRequest)
 		}

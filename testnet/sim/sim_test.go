@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/testnet/sim"
 	"github.com/bftkit/bftkit/testnet/toy"
 	"github.com/bftkit/bftkit/types"
@@ -208,7 +209,7 @@ func TestConfigErrorsAreClear(t *testing.T) {
 func TestCheckReadyHookReportsViolations(t *testing.T) {
 	p := toy.SequencerProtocol()
 	readies := 0
-	p.CheckReady = func(_ []byte, rd *types.Ready) error {
+	p.CheckReady = func(_ *qc.Verifier, _ []byte, rd *types.Ready) error {
 		readies++
 		if len(rd.Committed) > 0 && rd.Committed[0].Block.Height == 3 {
 			return errors.New("height 3 is forbidden in this test")
