@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -22,6 +23,16 @@ type Config struct {
 	// SafetyTicks and LivenessTicks bound the two phases of Run;
 	// LivenessBlocks is how many new blocks every core node must commit.
 	SafetyTicks, LivenessTicks, LivenessBlocks int
+	// Crypto is the signature scheme of the run; nil means the fast
+	// HashScheme keyed by the seed. Benchmarks pass real BLS to measure
+	// what signing and verifying cost per block.
+	Crypto *Crypto
+}
+
+// Crypto is a run's signature scheme and each node's signer.
+type Crypto struct {
+	Scheme qc.Scheme
+	Signer func(types.ValidatorIndex) qc.Signer
 }
 
 // DefaultConfig is a run of protocol p at n nodes with the given seed and

@@ -50,7 +50,7 @@ type Sim struct {
 	counters  Counters
 	violation *Violation
 	txSeq     uint64
-	scheme    *qc.HashScheme
+	crypto    Crypto
 	verifier  *qc.Verifier
 }
 
@@ -67,11 +67,16 @@ func New(cfg Config) (*Sim, error) {
 		oracle:   newOracle(cfg.Protocol.Validate),
 		log:      newEventLog(),
 		counters: newCounters(),
-		// The simulator signs with a fast hash scheme keyed by the seed;
-		// each engine gets a signer for its own index only.
-		scheme: qc.NewHashScheme(cfg.N, cfg.Seed),
 	}
-	s.verifier = qc.NewSchemeVerifier(cfg.ChainID, cfg.N, 2*cfg.N/3+1, s.scheme)
+	if cfg.Crypto != nil {
+		s.crypto = *cfg.Crypto
+	} else {
+		// A fast hash scheme keyed by the seed; each engine gets a signer
+		// for its own index only.
+		hs := qc.NewHashScheme(cfg.N, cfg.Seed)
+		s.crypto = Crypto{Scheme: hs, Signer: hs.Signer}
+	}
+	s.verifier = qc.NewSchemeVerifier(cfg.ChainID, cfg.N, 2*cfg.N/3+1, s.crypto.Scheme)
 	for i := range cfg.N {
 		id := types.ValidatorIndex(i)
 		n := &node{id: id, durable: newDurable(), byzantine: cfg.Byzantine[id],
@@ -86,7 +91,7 @@ func New(cfg Config) (*Sim, error) {
 // Byzantine behaviour if it has one.
 func (s *Sim) start(n *node) {
 	env := NodeEnv{ID: n.id, N: s.cfg.N, ChainID: s.cfg.ChainID, Rand: n.rng, Durable: n.durable.clone(),
-		Signer: s.scheme.Signer(n.id), Scheme: s.scheme}
+		Signer: s.crypto.Signer(n.id), Scheme: s.crypto.Scheme}
 	e := s.cfg.Protocol.New(env)
 	if n.byzantine != "" {
 		b, _ := s.cfg.Protocol.Behaviour(n.byzantine) // checked in Config.check
