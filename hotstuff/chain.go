@@ -93,7 +93,29 @@ func (e *Engine) tryCommit() {
 		return
 	}
 	e.out.Committed = append(e.out.Committed, chain...)
+	before := e.committedHeight
 	e.committedHeight, e.committedID = target.Height, e.commitTarget
+	if e.committedHeight/pruneEvery != before/pruneEvery {
+		e.pruneBlocks()
+	}
+}
+
+// pruneEvery is how many committed heights pass between two prunings; a
+// pruning scans every block held, so it is not done on every commit.
+const pruneEvery = 256
+
+// pruneBlocks forgets blocks more than RetainCommitted heights below the
+// committed head. The rules only ever look at blocks near the head.
+func (e *Engine) pruneBlocks() {
+	if e.committedHeight <= e.cfg.RetainCommitted {
+		return
+	}
+	floor := e.committedHeight - e.cfg.RetainCommitted
+	for id, b := range e.blocks {
+		if b.Height < floor {
+			delete(e.blocks, id)
+		}
+	}
 }
 
 // park holds a proposal whose parent is missing until the parent arrives;

@@ -58,6 +58,10 @@ type Config struct {
 	MaxBuffered, MaxParked, MaxFetching int
 	// MaxTxs and MaxBytes bound a block's payload.
 	MaxTxs, MaxBytes int
+	// RetainCommitted is how many committed heights of blocks the engine
+	// keeps in memory (to serve peers that fetch); older ones are the
+	// driver's store's to serve.
+	RetainCommitted uint64
 	// Rules are the safety rules; the zero value is the paper's.
 	Rules Rules
 }
@@ -68,7 +72,7 @@ func DefaultConfig(id types.ValidatorIndex, n int, chainID string, signer qc.Sig
 		ID: id, N: n, ChainID: chainID, Signer: signer, Scheme: scheme,
 		BaseTimeoutTicks: 20, MaxTimeoutTicks: 320, ViewWindow: 32,
 		MaxBuffered: 256, MaxParked: 64, MaxFetching: 256,
-		MaxTxs: 1000, MaxBytes: 1 << 20,
+		MaxTxs: 1000, MaxBytes: 1 << 20, RetainCommitted: 1024,
 	}
 }
 
@@ -80,7 +84,7 @@ func (c *Config) check() error {
 		return errors.New("hotstuff: a signer and a scheme are required")
 	case c.BaseTimeoutTicks < 1 || c.MaxTimeoutTicks < c.BaseTimeoutTicks:
 		return fmt.Errorf("hotstuff: timeouts %d..%d ticks are not a range", c.BaseTimeoutTicks, c.MaxTimeoutTicks)
-	case c.ViewWindow < 1 || c.MaxBuffered < 1 || c.MaxParked < 1 || c.MaxFetching < 1:
+	case c.ViewWindow < 1 || c.MaxBuffered < 1 || c.MaxParked < 1 || c.MaxFetching < 1 || c.RetainCommitted < 16:
 		return errors.New("hotstuff: window and buffer bounds must be positive")
 	}
 	return nil
@@ -173,6 +177,9 @@ func New(cfg Config, r Restored) (*Engine, error) {
 // chain conflicted with what it had committed (possible only with more
 // than f Byzantine replicas).
 func (e *Engine) Halted() bool { return e.halted }
+
+// BlocksHeld is how many blocks the engine keeps in memory.
+func (e *Engine) BlocksHeld() int { return len(e.blocks) }
 
 // View is the replica's current view.
 func (e *Engine) View() uint64 { return e.s.View }

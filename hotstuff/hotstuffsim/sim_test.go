@@ -202,3 +202,24 @@ func TestEquivocatingLeaderIsReportedAndHarmless(t *testing.T) {
 	require.Greater(t, res.Blocks, uint64(10))
 	require.True(t, slices.Contains(behaviourNames(), "equivocate"))
 }
+
+// Memory stays bounded: committed blocks far below the head are pruned,
+// and a long run keeps committing.
+func TestLongRunPrunesOldBlocks(t *testing.T) {
+	p := hotstuffsim.Protocol(hotstuffsim.Options{Mutate: func(c *hotstuff.Config) { c.RetainCommitted = 32 }})
+	var engines []*hotstuff.Engine
+	inner := p.New
+	p.New = func(env sim.NodeEnv) types.Engine {
+		e := inner(env)
+		engines = append(engines, e.(*hotstuff.Engine))
+		return e
+	}
+	cfg := sim.DefaultConfig(p, 4, 12)
+	cfg.Faults = sim.Profiles["none"](12)
+	s, err := sim.New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, s.RunUntilHeight(600, 4000))
+	for _, e := range engines {
+		require.LessOrEqual(t, e.BlocksHeld(), 32+256+16, "blocks held by an engine")
+	}
+}
