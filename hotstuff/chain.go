@@ -1,6 +1,9 @@
 package hotstuff
 
 import (
+	"bytes"
+	"slices"
+
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -20,7 +23,9 @@ func (e *Engine) processQC(q *types.QuorumCert, hint types.ValidatorIndex) {
 	}
 	if _, ok := e.block(q.BlockID); ok {
 		e.applyChainRules(q)
-	} else {
+	} else if q.View > qcView(e.s.LockedQc) {
+		// A QC at or below the lock cannot move the chain rules; fetching
+		// its (possibly long pruned) block would only hold a fetch slot.
 		e.fetch(q.BlockID, hint)
 	}
 	e.enterView(q.View+1, nil)
@@ -45,8 +50,11 @@ func (e *Engine) applyChainRules(q *types.QuorumCert) {
 	if !ok {
 		return
 	}
-	l0 := ChainLink{ID: b1.ParentID, Parent: b0.ParentID, View: b0.View}
-	l1 := ChainLink{ID: b2.ParentID, Parent: b1.ParentID, View: b1.View}
+	// Links name each block by the QC that certifies it, and its parent
+	// by its parent pointer: "direct parent" then means that the parent
+	// pointer and the justify QC agree.
+	l0 := ChainLink{ID: b1.Justify.BlockID, Parent: b0.ParentID, View: b0.View}
+	l1 := ChainLink{ID: b2.Justify.BlockID, Parent: b1.ParentID, View: b1.View}
 	l2 := ChainLink{ID: q.BlockID, Parent: b2.ParentID, View: b2.View}
 	if e.cfg.Rules.CommitsThreeChain(l0, l1, l2) && b0.Height > e.heightOf(e.commitTarget) {
 		e.commitTarget = l0.ID
@@ -136,13 +144,17 @@ func (e *Engine) fetch(id types.BlockID, hint types.ValidatorIndex) {
 	if _, ok := e.fetching[id]; ok || len(e.fetching) >= e.cfg.MaxFetching {
 		return
 	}
-	e.fetching[id] = e.ticks
+	e.fetching[id] = fetchState{at: e.ticks}
 	e.requestBlock(id, hint)
 }
 
 // fetchRetryTicks is how long a block request waits before it is sent to
-// another peer.
-const fetchRetryTicks = 10
+// another peer; after maxFetchRetries the fetch is given up (a later QC or
+// proposal that needs the block starts it again).
+const (
+	fetchRetryTicks = 10
+	maxFetchRetries = 20
+)
 
 func (e *Engine) requestBlock(id types.BlockID, to types.ValidatorIndex) {
 	if to == e.cfg.ID {
@@ -151,18 +163,34 @@ func (e *Engine) requestBlock(id types.BlockID, to types.ValidatorIndex) {
 	if to == e.cfg.ID {
 		return // a single replica has no one to ask
 	}
-	e.send(to, &types.BlockRequest{Sender: e.cfg.ID, BlockID: id, Ancestors: 16})
+	e.send(to, &types.BlockRequest{Sender: e.cfg.ID, BlockID: id, Ancestors: types.MaxBlockRequestAncestors})
+}
+
+// fetchState is when a block was last requested and how often.
+type fetchState struct {
+	at, retries int
 }
 
 // retryFetches resends requests that got no answer to another peer,
-// rotating through the set.
+// rotating through the set, in a fixed (sorted) order so that a seed
+// replays exactly; a fetch that keeps failing is given up (a later QC or
+// proposal that needs the block starts it again).
 func (e *Engine) retryFetches() {
-
-	for id, at := range e.fetching {
-		if e.ticks-at >= fetchRetryTicks {
-			e.fetching[id] = e.ticks
-			e.requestBlock(id, types.ValidatorIndex((e.ticks/fetchRetryTicks+int(id[0]))%e.cfg.N))
+	var due []types.BlockID
+	for id, f := range e.fetching {
+		if e.ticks-f.at >= fetchRetryTicks {
+			due = append(due, id)
 		}
+	}
+	slices.SortFunc(due, func(a, b types.BlockID) int { return bytes.Compare(a[:], b[:]) })
+	for _, id := range due {
+		f := e.fetching[id]
+		if f.retries >= maxFetchRetries {
+			delete(e.fetching, id)
+			continue
+		}
+		e.fetching[id] = fetchState{at: e.ticks, retries: f.retries + 1}
+		e.requestBlock(id, types.ValidatorIndex((e.ticks/fetchRetryTicks+int(id[0]))%e.cfg.N))
 	}
 }
 
@@ -184,14 +212,14 @@ func (e *Engine) handleBlockRequest(r *types.BlockRequest) {
 // fetching: its ID then proves its contents. Its parent, if unknown, is
 // fetched next (it is usually in the same batch of responses).
 func (e *Engine) handleBlockResponse(r *types.BlockResponse) {
-	id := r.Block.ID()
-	if _, wanted := e.fetching[id]; !wanted {
+	b := r.Block
+	id := b.ID()
+	if _, wanted := e.fetching[id]; !wanted || !wellFormed(b) {
 		return
 	}
-	e.store(id, r.Block)
-	if _, ok := e.block(r.Block.ParentID); !ok && len(e.fetching) < e.cfg.MaxFetching {
-		// Usually in this same batch of responses; asked for on retry if not.
-		e.fetching[r.Block.ParentID] = e.ticks
+	e.store(id, b)
+	if _, ok := e.block(b.ParentID); !ok && b.Height > e.committedHeight+1 {
+		e.fetch(b.ParentID, r.Sender) // usually already in this batch
 	}
 	e.unpark()
 	e.processQC(r.Block.Justify, r.Sender)
@@ -208,6 +236,19 @@ func (e *Engine) resumeHighQC() {
 			e.maybeAskPayload()
 		}
 	}
+}
+
+// wellFormed checks a fetched block's structure as a proposal's is
+// checked: it extends the block its QC certifies, in an earlier view, and
+// only the first block may extend genesis without a QC.
+func wellFormed(b *types.Block) bool {
+	if b.ParentID != qcBlock(b.Justify) {
+		return false
+	}
+	if b.Justify == nil {
+		return b.Height == 1
+	}
+	return b.Justify.View < b.View
 }
 
 // unpark retries parked proposals now that a block arrived.

@@ -122,7 +122,8 @@ type Engine struct {
 	proposals    map[uint64]*types.Proposal // first proposal seen per view
 	buffered     []*types.Proposal
 	parked       []*types.Proposal
-	fetching     map[types.BlockID]int // block → tick it was last requested
+	fetching     map[types.BlockID]fetchState
+	askedParent  types.BlockID // the parent named in the last payload request
 	ticks        int
 
 	out types.Ready
@@ -149,7 +150,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 		votes:     cfg.Rules.NewVoteCollector(slots),
 		timeouts:  qc.NewTimeoutCollector(slots),
 		proposals: make(map[uint64]*types.Proposal),
-		fetching:  make(map[types.BlockID]int),
+		fetching:  make(map[types.BlockID]fetchState),
 	}
 	for id, b := range r.Blocks {
 		e.blocks[id] = b

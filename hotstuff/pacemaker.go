@@ -85,7 +85,9 @@ func (e *Engine) handleTimeout(t *types.Timeout) {
 	}
 	if e.timeouts.Senders(t.View) > e.f && e.s.TimeoutView < t.View {
 		e.enterView(t.View, nil)
-		e.timeOut()
+		if e.s.View == t.View { // entering may itself have moved further
+			e.timeOut()
+		}
 	}
 }
 
@@ -146,6 +148,6 @@ func (e *Engine) maybeAskPayload() {
 	if !ok {
 		return
 	}
-	e.payloadAsked = v
+	e.payloadAsked, e.askedParent = v, qcBlock(e.s.HighQc)
 	e.out.PayloadRequest = &types.PayloadRequest{View: v, Height: parent.Height + 1, ParentID: qcBlock(e.s.HighQc), MaxTxs: e.cfg.MaxTxs, MaxBytes: e.cfg.MaxBytes}
 }

@@ -49,22 +49,30 @@ func CheckReady(v *qc.Verifier, durable []byte, rd *types.Ready) error {
 		if err := checkCovered(cur, m.Payload); err != nil {
 			return err
 		}
-		if err := checkQCs(v, outboundQC(m.Payload)); err != nil {
+		if err := checkCertificates(v, m.Payload); err != nil {
 			return fmt.Errorf("outbound %v: %w", m.Payload.MsgType(), err)
 		}
 	}
 	return nil
 }
 
-func outboundQC(p types.Payload) *types.QuorumCert {
+// checkCertificates verifies every QC and TC an outbound message carries.
+func checkCertificates(v *qc.Verifier, p types.Payload) error {
+	var tc *types.TimeoutCert
 	switch m := p.(type) {
 	case *types.Proposal:
-		return m.Block.Justify
-	case *types.Timeout:
-		if m.LatestQc != nil {
-			return m.LatestQc
+		if err := checkQCs(v, m.Block.Justify); err != nil {
+			return err
 		}
-		return m.HighQc
+		tc = m.Tc
+	case *types.Timeout:
+		if err := checkQCs(v, m.HighQc, m.LatestQc); err != nil {
+			return err
+		}
+		tc = m.LastTc
+	}
+	if tc != nil {
+		return v.VerifyTC(tc)
 	}
 	return nil
 }
@@ -111,6 +119,9 @@ func checkCovered(s types.HotStuffSafety, p types.Payload) error {
 	case *types.Timeout:
 		if m.View > s.TimeoutView {
 			return fmt.Errorf("timeout for view %d leaves before timeout_view %d covers it", m.View, s.TimeoutView)
+		}
+		if m.View == s.TimeoutView && m.HighQCView() != s.TimeoutHighQcView {
+			return fmt.Errorf("timeout for view %d signs high QC view %d, but the durable timeout signed %d", m.View, m.HighQCView(), s.TimeoutHighQcView)
 		}
 	}
 	return nil

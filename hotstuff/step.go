@@ -44,9 +44,19 @@ func (e *Engine) Propose(p types.ProposalPayload) error {
 		return fmt.Errorf("hotstuff: no proposal is due in view %d", p.View)
 	}
 	parentID := qcBlock(e.s.HighQc)
+	if parentID != e.askedParent {
+		// The high QC rose since the request: the payload (and its parent
+		// app hash) was made for another parent. Ask again.
+		e.payloadAsked = 0
+		e.maybeAskPayload()
+		return fmt.Errorf("hotstuff: payload for parent %v, but view %d now extends %v", e.askedParent, v, parentID)
+	}
 	parent, ok := e.block(parentID)
 	if !ok {
 		return fmt.Errorf("hotstuff: parent %v of view %d's block is missing", parentID, v)
+	}
+	if err := e.checkPayload(p); err != nil {
+		return err
 	}
 	b := &types.Block{Height: parent.Height + 1, View: v, ParentID: parentID, Justify: e.s.HighQc,
 		Proposer: e.cfg.ID, Txs: p.Txs, ParentAppHash: p.ParentAppHash}
@@ -60,6 +70,21 @@ func (e *Engine) Propose(p types.ProposalPayload) error {
 	e.store(id, b)
 	e.broadcast(prop)
 	return e.handleProposal(prop)
+}
+
+// checkPayload checks the driver's payload against the limits it was given.
+func (e *Engine) checkPayload(p types.ProposalPayload) error {
+	if len(p.Txs) > e.cfg.MaxTxs {
+		return fmt.Errorf("hotstuff: payload of %d txs exceeds %d", len(p.Txs), e.cfg.MaxTxs)
+	}
+	total := 0
+	for _, tx := range p.Txs {
+		total += len(tx)
+	}
+	if total > e.cfg.MaxBytes {
+		return fmt.Errorf("hotstuff: payload of %d bytes exceeds %d", total, e.cfg.MaxBytes)
+	}
+	return nil
 }
 
 // handleProposal processes a proposal: its QC and TC move the replica
@@ -189,6 +214,11 @@ func (e *Engine) handleVote(v *types.Vote) error {
 func (e *Engine) buffer(p *types.Proposal) {
 	if p.Block.View > e.s.View+e.cfg.ViewWindow || len(e.buffered) >= e.cfg.MaxBuffered {
 		return
+	}
+	for _, b := range e.buffered {
+		if b.Block.View == p.Block.View && b.Block.Proposer == p.Block.Proposer {
+			return // one per view and leader: a copy would only fill the buffer
+		}
 	}
 	e.buffered = append(e.buffered, p)
 }

@@ -223,3 +223,18 @@ func TestLongRunPrunesOldBlocks(t *testing.T) {
 		require.LessOrEqual(t, e.BlocksHeld(), 32+256+16, "blocks held by an engine")
 	}
 }
+
+// The same seed replays the same run exactly, Byzantine nodes, fetch
+// retries and all.
+func TestSameSeedSameRun(t *testing.T) {
+	for _, seed := range []uint64{3, 77, 979} {
+		cfg := sim.DefaultConfig(honest(), 4, seed)
+		cfg.Byzantine = byzantineFor(seed, 4)
+		a, err := sim.Run(cfg)
+		require.NoError(t, err)
+		b, err := sim.Run(cfg)
+		require.NoError(t, err)
+		require.Equal(t, a.LogHash, b.LogHash, "seed %d", seed)
+		require.Equal(t, a.Blocks, b.Blocks, "seed %d", seed)
+	}
+}
