@@ -35,21 +35,8 @@ func Protocol(opts Options) *sim.Protocol {
 			return e
 		},
 		Behaviours: Behaviours,
-		Validate:   validateChain,
+		Validate:   sim.ParentLinked,
 		CheckReady: hotstuff.CheckReady,
 		Verify:     hotstuff.VerifyMessage,
 	}
-}
-
-// validateChain checks that each committed block names its predecessor,
-// so that a replica whose own history forks is caught.
-func validateChain(b types.CommittedBlock, prev *types.CommittedBlock) error {
-	var want types.BlockID
-	if prev != nil {
-		want = prev.ID
-	}
-	if b.Block.ParentID != want {
-		return fmt.Errorf("parent %v, want %v", b.Block.ParentID, want)
-	}
-	return nil
 }

@@ -2,9 +2,7 @@ package hotstuffsim_test
 
 import (
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -33,19 +31,16 @@ func byzantineFor(seed uint64, n int) map[types.ValidatorIndex]string {
 	return out
 }
 
-func seedCount(dflt int) int {
-	if v := os.Getenv("BFTKIT_SIM_SEEDS"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
-		}
-	}
-	return dflt
+func seedCount(t *testing.T, dflt int) int {
+	n, err := sim.SeedsFromEnv(dflt)
+	require.NoError(t, err)
+	return n
 }
 
 // Seeded runs with random faults and up to f Byzantine nodes of every
 // behaviour: no safety violation, and liveness in every second phase.
 func TestSeededRunsWithFaultsAndByzantineNodes(t *testing.T) {
-	for _, tc := range []struct{ n, seeds int }{{4, seedCount(1000)}, {7, seedCount(200)}} {
+	for _, tc := range []struct{ n, seeds int }{{4, seedCount(t, 1000)}, {7, seedCount(t, 200)}} {
 		for seed := uint64(1); seed <= uint64(tc.seeds); seed++ {
 			cfg := sim.DefaultConfig(honest(), tc.n, seed)
 			cfg.Byzantine = byzantineFor(seed, tc.n)

@@ -59,7 +59,7 @@ func TestFTwinsCannotFork(t *testing.T) {
 // honest node alone in each seed, under the seed's random faults and
 // partitions. HotStuff must stay safe and live.
 func TestOneTwinUnderRandomFaultsIsSafe(t *testing.T) {
-	for seed := uint64(1); seed <= uint64(seedCount(150)); seed++ {
+	for seed := uint64(1); seed <= uint64(seedCount(t, 150)); seed++ {
 		p := honest()
 		p.Behaviours = map[string]sim.Behaviour{"twins": hotstuffsim.TwinsWorlds([]types.ValidatorIndex{types.ValidatorIndex(seed % 3)}, []types.ValidatorIndex{3})}
 		cfg := sim.DefaultConfig(p, 4, seed)

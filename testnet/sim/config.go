@@ -3,6 +3,8 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 
 	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/types"
@@ -65,4 +67,18 @@ func (c *Config) check() error {
 		}
 	}
 	return c.Faults.check()
+}
+
+// SeedsFromEnv is how many seeds a seeded test runs: dflt, or the value of
+// BFTKIT_SIM_SEEDS for longer soaks. A malformed value is an error.
+func SeedsFromEnv(dflt int) (int, error) {
+	v := os.Getenv("BFTKIT_SIM_SEEDS")
+	if v == "" {
+		return dflt, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("BFTKIT_SIM_SEEDS=%q is not a positive number", v)
+	}
+	return n, nil
 }

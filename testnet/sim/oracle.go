@@ -85,3 +85,17 @@ func truncate(b []byte) string {
 	}
 	return string(b)
 }
+
+// ParentLinked is a Protocol.Validate for chained protocols: each committed
+// block names its predecessor as its parent (the first names the zero ID),
+// so a node whose own history forks is caught.
+func ParentLinked(b types.CommittedBlock, prev *types.CommittedBlock) error {
+	var want types.BlockID
+	if prev != nil {
+		want = prev.ID
+	}
+	if b.Block.ParentID != want {
+		return fmt.Errorf("parent %v, want %v", b.Block.ParentID, want)
+	}
+	return nil
+}

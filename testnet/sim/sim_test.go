@@ -4,7 +4,6 @@ import (
 	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,12 +19,9 @@ import (
 // randomSeeds is how many random seeds the seeded tests run: a few hundred
 // in `go test`, more with BFTKIT_SIM_SEEDS=N.
 func randomSeeds(t *testing.T, dflt int) int {
-	if v := os.Getenv("BFTKIT_SIM_SEEDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		require.NoError(t, err, "BFTKIT_SIM_SEEDS")
-		return n
-	}
-	return dflt
+	n, err := sim.SeedsFromEnv(dflt)
+	require.NoError(t, err)
+	return n
 }
 
 func TestSameSeedGivesIdenticalEventLog(t *testing.T) {

@@ -60,19 +60,7 @@ func NewSequencer(env sim.NodeEnv) types.Engine {
 // SequencerProtocol is the sequencer as the simulator runs it.
 func SequencerProtocol() *sim.Protocol {
 	return &sim.Protocol{Name: "sequencer", New: NewSequencer, CoreMustInclude: []types.ValidatorIndex{leader},
-		Validate: validateChain}
-}
-
-// validateChain checks that each committed block names its predecessor.
-func validateChain(b types.CommittedBlock, prev *types.CommittedBlock) error {
-	var want types.BlockID
-	if prev != nil {
-		want = prev.ID
-	}
-	if b.Block.ParentID != want {
-		return fmt.Errorf("parent %v, want %v", b.Block.ParentID, want)
-	}
-	return nil
+		Validate: sim.ParentLinked}
 }
 
 func (s *Sequencer) height() uint64 { return uint64(len(s.applied)) }
