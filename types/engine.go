@@ -12,8 +12,10 @@ package types
 // every protocol rule (views, digests, safety rules).
 type Engine interface {
 	// Step delivers one verified message from a peer. An error reports a
-	// message the protocol rejects (stale, conflicting, ...); the engine's
-	// state is unchanged by a rejected message.
+	// message the protocol rejects (stale, conflicting, ...). A rejected
+	// message may still have moved the engine forward through the
+	// certificates it carried (they were verified at the gateway), but
+	// never through its rejected content.
 	Step(m Message) error
 	// Tick advances the engine's logical clock by one tick. Timeouts are
 	// counted in ticks.
@@ -103,9 +105,10 @@ type CommittedBlock struct {
 	Block *Block
 	// Proof is the encoded certificate the protocol committed the block
 	// with, stored beside it for lagging nodes: for PBFT a commit
-	// certificate, which proves the commit alone; for HotStuff the QC of
-	// the block's grandchild, which proves it together with the justify
-	// links of the two blocks in between (they are stored too).
+	// certificate, which proves the commit alone; for HotStuff the QC that
+	// completed the three-chain deciding this block or a descendant (all
+	// blocks committed together share it), which proves the commit
+	// together with the justify links of the blocks in between.
 	Proof []byte
 }
 
