@@ -7,7 +7,7 @@ require (
 	github.com/herumi/bls-eth-go-binary v1.36.4
 	github.com/spf13/cobra v1.10.2
 	github.com/stretchr/testify v1.11.1
-	google.golang.org/protobuf v1.36.11
+	google.golang.org/protobuf v1.36.10
 )
 
 require (
