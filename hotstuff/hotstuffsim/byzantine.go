@@ -22,60 +22,14 @@ var Behaviours = map[string]sim.Behaviour{
 	"bad-timeout": newBadTimeout,
 }
 
-// decorator is an honest engine whose outbound messages are rewritten
-// (and inbound ones observed). The rewritten Ready is cached until
-// Advance, so that repeated Ready calls return the same work.
-type decorator struct {
-	types.Engine
-	env     sim.NodeEnv
-	rewrite func(d *decorator, m types.Message) []types.Message
-	observe func(m types.Message)
-	cached  *types.Ready
-}
-
-func rewriting(e types.Engine, env sim.NodeEnv, rewrite func(d *decorator, m types.Message) []types.Message) *decorator {
-	return &decorator{Engine: e, env: env, rewrite: rewrite}
-}
-
-func (d *decorator) Step(m types.Message) error {
-	if d.observe != nil {
-		d.observe(m)
+// rewriting builds a Byzantine decorator whose rewrite can use the
+// decorator's helpers (Sign, Unicast, Env).
+func rewriting(e types.Engine, env sim.NodeEnv, rewrite func(d *sim.Rewriter, m types.Message) []types.Message) *sim.Rewriter {
+	d := &sim.Rewriter{Engine: e, Env: env}
+	if rewrite != nil {
+		d.Rewrite = func(m types.Message) []types.Message { return rewrite(d, m) }
 	}
-	return d.Engine.Step(m)
-}
-
-func (d *decorator) Ready() types.Ready {
-	if d.cached == nil {
-		rd := d.Engine.Ready()
-		var out []types.Message
-		for _, m := range rd.Messages {
-			out = append(out, d.rewrite(d, m)...)
-		}
-		rd.Messages = out
-		d.cached = &rd
-	}
-	return *d.cached
-}
-
-func (d *decorator) Advance(types.Ready) {
-	d.Engine.Advance(d.Engine.Ready())
-	d.cached = nil
-}
-
-func (d *decorator) sign(msg []byte) []byte { return d.env.Signer.Sign(msg) }
-
-// unicast turns a message into one copy per recipient other than self.
-func (d *decorator) unicast(m types.Message) []types.Message {
-	if !m.Broadcast {
-		return []types.Message{m}
-	}
-	var out []types.Message
-	for i := range d.env.N {
-		if to := types.ValidatorIndex(i); to != d.env.ID {
-			out = append(out, types.Message{From: m.From, To: to, Payload: m.Payload})
-		}
-	}
-	return out
+	return d
 }
 
 // cloneBlock deep-copies a block through its encoding.
@@ -91,15 +45,15 @@ func cloneBlock(b *types.Block) *types.Block {
 	return c
 }
 
-// proposal signs a proposal of b (and tc) as this node.
-func (d *decorator) proposal(b *types.Block, tc *types.TimeoutCert) *types.Proposal {
-	return &types.Proposal{Block: b, Tc: tc, Signature: d.sign(types.ProposalSignBytes(d.env.ChainID, b.View, b.ID()))}
+// proposal signs a proposal of b (and tc) as d's node.
+func proposal(d *sim.Rewriter, b *types.Block, tc *types.TimeoutCert) *types.Proposal {
+	return &types.Proposal{Block: b, Tc: tc, Signature: d.Sign(types.ProposalSignBytes(d.Env.ChainID, b.View, b.ID()))}
 }
 
 // newEquivocate: as leader, send one block to half the replicas and a
 // different block for the same view to the other half.
 func newEquivocate(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(d *decorator, m types.Message) []types.Message {
+	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
 		p, ok := m.Payload.(*types.Proposal)
 		if !ok {
 			return []types.Message{m}
@@ -110,8 +64,8 @@ func newEquivocate(e types.Engine, env sim.NodeEnv) types.Engine {
 		} else {
 			twin.ParentAppHash = []byte{0xee}
 		}
-		other := d.proposal(twin, p.Tc)
-		out := d.unicast(m)
+		other := proposal(d, twin, p.Tc)
+		out := d.Unicast(m)
 		for k := range out {
 			if out[k].To%2 == 1 {
 				out[k].Payload = other
@@ -123,20 +77,20 @@ func newEquivocate(e types.Engine, env sim.NodeEnv) types.Engine {
 
 // newDoubleVote: every vote goes out twice, the second for another block.
 func newDoubleVote(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(d *decorator, m types.Message) []types.Message {
+	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
 		v, ok := m.Payload.(*types.Vote)
 		if !ok {
 			return []types.Message{m}
 		}
 		other := *v
 		other.BlockID[31] ^= 0xff
-		other.Signature = d.sign(types.VoteSignBytes(d.env.ChainID, other.View, other.BlockID))
+		other.Signature = d.Sign(types.VoteSignBytes(d.Env.ChainID, other.View, other.BlockID))
 		return []types.Message{m, {From: m.From, To: m.To, Payload: &other}}
 	})
 }
 
 // corruptVoteSignature sends votes whose signature does not verify.
-func corruptVoteSignature(_ *decorator, m types.Message) []types.Message {
+func corruptVoteSignature(_ *sim.Rewriter, m types.Message) []types.Message {
 	if v, ok := m.Payload.(*types.Vote); ok {
 		bad := *v
 		bad.Signature = append([]byte(nil), v.Signature...)

@@ -44,7 +44,7 @@ func forgeQC(q *types.QuorumCert, n, k int) *types.QuorumCert {
 // newForgeQC: proposals and timeouts carry forged QCs, each forgery in turn.
 func newForgeQC(e types.Engine, env sim.NodeEnv) types.Engine {
 	k := 0
-	return rewriting(e, env, func(d *decorator, m types.Message) []types.Message {
+	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
 		switch p := m.Payload.(type) {
 		case *types.Proposal:
 			if p.Block.Justify == nil {
@@ -52,12 +52,12 @@ func newForgeQC(e types.Engine, env sim.NodeEnv) types.Engine {
 			}
 			k++
 			b := cloneBlock(p.Block)
-			b.Justify = forgeQC(b.Justify, d.env.N, k)
-			m.Payload = d.proposal(b, p.Tc)
+			b.Justify = forgeQC(b.Justify, d.Env.N, k)
+			m.Payload = proposal(d, b, p.Tc)
 		case *types.Timeout:
 			k++
 			t := *p
-			t.HighQc = forgeQC(p.HighQc, d.env.N, k)
+			t.HighQc = forgeQC(p.HighQc, d.Env.N, k)
 			m.Payload = &t
 		}
 		return []types.Message{m}
@@ -67,18 +67,18 @@ func newForgeQC(e types.Engine, env sim.NodeEnv) types.Engine {
 // newBadTimeout: timeouts claim a higher high QC than the sender has, with
 // a validly signed timeout around a certificate that does not verify.
 func newBadTimeout(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(d *decorator, m types.Message) []types.Message {
+	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
 		t, ok := m.Payload.(*types.Timeout)
 		if !ok || t.View < 2 {
 			return []types.Message{m}
 		}
-		forged := &types.QuorumCert{View: t.View - 1, BlockID: types.BlockID{0xba, 0xd0}, Signers: types.NewBitmap(d.env.N),
+		forged := &types.QuorumCert{View: t.View - 1, BlockID: types.BlockID{0xba, 0xd0}, Signers: types.NewBitmap(d.Env.N),
 			Signature: make([]byte, 96)}
-		for i := range d.env.N {
+		for i := range d.Env.N {
 			types.Bitmap(forged.Signers).Set(types.ValidatorIndex(i))
 		}
 		bad := &types.Timeout{View: t.View, Sender: t.Sender, HighQc: forged, LastTc: t.LastTc,
-			Signature: d.sign(types.TimeoutSignBytes(d.env.ChainID, t.View, forged.View))}
+			Signature: d.Sign(types.TimeoutSignBytes(d.Env.ChainID, t.View, forged.View))}
 		return []types.Message{{From: m.From, To: m.To, Broadcast: m.Broadcast, Payload: bad}}
 	})
 }
@@ -86,13 +86,13 @@ func newBadTimeout(e types.Engine, env sim.NodeEnv) types.Engine {
 // newFutureView: besides its honest traffic, the node sends validly signed
 // timeouts for views far ahead, which replicas must not act on.
 func newFutureView(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(d *decorator, m types.Message) []types.Message {
+	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
 		t, ok := m.Payload.(*types.Timeout)
 		if !ok {
 			return []types.Message{m}
 		}
 		far := &types.Timeout{View: t.View + 1000, Sender: t.Sender, HighQc: t.HighQc,
-			Signature: d.sign(types.TimeoutSignBytes(d.env.ChainID, t.View+1000, t.HighQCView()))}
+			Signature: d.Sign(types.TimeoutSignBytes(d.Env.ChainID, t.View+1000, t.HighQCView()))}
 		return []types.Message{m, {From: m.From, Broadcast: true, Payload: far}}
 	})
 }
@@ -104,15 +104,15 @@ const staleHistory = 64
 // own old messages with every Ready: old views, old votes, old timeouts.
 func newStaleView(e types.Engine, env sim.NodeEnv) types.Engine {
 	var history []types.Message
-	return rewriting(e, env, func(d *decorator, m types.Message) []types.Message {
+	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
 		out := []types.Message{m}
-		if len(history) > 0 && d.env.Rand.IntN(3) == 0 {
-			out = append(out, history[d.env.Rand.IntN(len(history))])
+		if len(history) > 0 && d.Env.Rand.IntN(3) == 0 {
+			out = append(out, history[d.Env.Rand.IntN(len(history))])
 		}
 		if len(history) < staleHistory {
 			history = append(history, m)
 		} else {
-			history[d.env.Rand.IntN(staleHistory)] = m
+			history[d.Env.Rand.IntN(staleHistory)] = m
 		}
 		return out
 	})
@@ -129,7 +129,7 @@ func newTailFork(e types.Engine, env sim.NodeEnv) types.Engine {
 	blocks := map[types.BlockID]*types.Block{}
 	var certified []*types.QuorumCert // QCs seen, oldest first
 	d := rewriting(e, env, nil)
-	d.observe = func(m types.Message) {
+	d.Observe = func(m types.Message) {
 		if p, ok := m.Payload.(*types.Proposal); ok {
 			blocks[p.Block.ID()] = p.Block
 			if q := p.Block.Justify; q != nil && (len(certified) == 0 || q.View > certified[len(certified)-1].View) {
@@ -140,7 +140,7 @@ func newTailFork(e types.Engine, env sim.NodeEnv) types.Engine {
 			}
 		}
 	}
-	d.rewrite = func(d *decorator, m types.Message) []types.Message {
+	d.Rewrite = func(m types.Message) []types.Message {
 		p, ok := m.Payload.(*types.Proposal)
 		if !ok || len(certified) < tailForkDepth {
 			return []types.Message{m}
@@ -152,7 +152,7 @@ func newTailFork(e types.Engine, env sim.NodeEnv) types.Engine {
 		}
 		fork := cloneBlock(p.Block)
 		fork.ParentID, fork.Justify, fork.Height = old.BlockID, old, parent.Height+1
-		m.Payload = d.proposal(fork, p.Tc)
+		m.Payload = proposal(d, fork, p.Tc)
 		return []types.Message{m}
 	}
 	return d

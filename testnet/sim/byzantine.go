@@ -1,57 +1,79 @@
 package sim
 
 import (
-	"slices"
-
 	"github.com/bftkit/bftkit/types"
 )
 
 // GenericBehaviours work with any engine because they only change what
 // leaves it. Protocol-specific ones (equivocate, forge-qc, ...) live with
-// their protocol.
+// their protocol and are built on Rewriter too.
 var GenericBehaviours = map[string]Behaviour{
-	"silent": func(e types.Engine, _ NodeEnv) types.Engine {
-		return &outboundFilter{Engine: e, keep: func(types.Message) bool { return false }}
+	"silent": func(e types.Engine, env NodeEnv) types.Engine {
+		return &Rewriter{Engine: e, Env: env, Rewrite: func(types.Message) []types.Message { return nil }}
 	},
 	// duplicate sends everything twice: peers must be idempotent.
-	"duplicate": func(e types.Engine, _ NodeEnv) types.Engine { return &duplicator{Engine: e} },
+	"duplicate": func(e types.Engine, env NodeEnv) types.Engine {
+		return &Rewriter{Engine: e, Env: env, Rewrite: func(m types.Message) []types.Message { return []types.Message{m, m} }}
+	},
 }
 
-// outboundFilter drops outbound messages for which keep is false; the
-// wrapped engine still runs, so it behaves honestly in everything else.
-type outboundFilter struct {
+// Rewriter is the shape of every Byzantine decorator: an honest engine
+// whose outbound messages pass through Rewrite and whose inbound ones
+// Observe sees first. The engine itself stays honest and unaware; the
+// rewritten Ready is cached until Advance, so that repeated Ready calls
+// return the same work even when Rewrite signs or draws randomness.
+type Rewriter struct {
 	types.Engine
-	keep func(types.Message) bool
+	Env     NodeEnv
+	Rewrite func(m types.Message) []types.Message // nil keeps messages as they are
+	Observe func(m types.Message)                 // nil observes nothing
+	cached  *types.Ready
 }
 
-func (f *outboundFilter) Ready() types.Ready {
-	rd := f.Engine.Ready()
-	kept := rd.Messages[:0:0]
-	for _, m := range rd.Messages {
-		if f.keep(m) {
-			kept = append(kept, m)
-		}
+// Step shows the message to Observe, then to the honest engine.
+func (r *Rewriter) Step(m types.Message) error {
+	if r.Observe != nil {
+		r.Observe(m)
 	}
-	rd.Messages = kept
-	return rd
+	return r.Engine.Step(m)
+}
+
+// Ready is the honest engine's Ready with its messages rewritten.
+func (r *Rewriter) Ready() types.Ready {
+	if r.cached == nil {
+		rd := r.Engine.Ready()
+		if r.Rewrite != nil {
+			var out []types.Message
+			for _, m := range rd.Messages {
+				out = append(out, r.Rewrite(m)...)
+			}
+			rd.Messages = out
+		}
+		r.cached = &rd
+	}
+	return *r.cached
 }
 
 // Advance hands the engine its own Ready back: the engine must not see the
-// filtered copy, whose slices differ.
-func (f *outboundFilter) Advance(rd types.Ready) { f.Engine.Advance(f.Engine.Ready()) }
-
-// duplicator sends every outbound message twice.
-type duplicator struct{ types.Engine }
-
-func (d *duplicator) Ready() types.Ready {
-	rd := d.Engine.Ready()
-	rd.Messages = slices.Concat(rd.Messages, rd.Messages)
-	return rd
+// rewritten copy, whose slices differ.
+func (r *Rewriter) Advance(types.Ready) {
+	r.Engine.Advance(r.Engine.Ready())
+	r.cached = nil
 }
 
-func (d *duplicator) Advance(types.Ready) { d.Engine.Advance(d.Engine.Ready()) }
+// Sign signs msg as this node (with its own key only).
+func (r *Rewriter) Sign(msg []byte) []byte { return r.Env.Signer.Sign(msg) }
 
-func sortedUnique(s []string) []string {
-	slices.Sort(s)
-	return slices.Compact(s)
+// Unicast turns a message into one copy per recipient other than self.
+func (r *Rewriter) Unicast(m types.Message) []types.Message {
+	if !m.Broadcast {
+		return []types.Message{m}
+	}
+	var out []types.Message
+	for i := range r.Env.N {
+		if to := types.ValidatorIndex(i); to != r.Env.ID {
+			out = append(out, types.Message{From: m.From, To: to, Payload: m.Payload})
+		}
+	}
+	return out
 }

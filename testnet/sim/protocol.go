@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"maps"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/types"
@@ -63,14 +65,9 @@ func (p *Protocol) Behaviour(name string) (Behaviour, bool) {
 	return b, ok
 }
 
-// BehaviourNames lists every behaviour the protocol accepts.
+// BehaviourNames lists every behaviour the protocol accepts, sorted.
 func (p *Protocol) BehaviourNames() []string {
-	var names []string
-	for n := range GenericBehaviours {
-		names = append(names, n)
-	}
-	for n := range p.Behaviours {
-		names = append(names, n)
-	}
-	return sortedUnique(names)
+	names := maps.Clone(GenericBehaviours)
+	maps.Copy(names, p.Behaviours)
+	return slices.Sorted(maps.Keys(names))
 }
