@@ -190,10 +190,14 @@ func (e *Engine) Safety() types.HotStuffSafety { return e.s }
 
 func (e *Engine) leader(view uint64) types.ValidatorIndex { return e.cfg.Leaders.Leader(view) }
 
-// block returns a known block; the zero ID is the genesis block at height 0.
+// genesis is the virtual block at height 0 that the zero ID names. It is
+// shared and must never be modified.
+var genesis = &types.Block{}
+
+// block returns a known block; the zero ID is the genesis block.
 func (e *Engine) block(id types.BlockID) (*types.Block, bool) {
 	if id.IsZero() {
-		return &types.Block{}, true
+		return genesis, true
 	}
 	b, ok := e.blocks[id]
 	return b, ok

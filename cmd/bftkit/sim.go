@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -71,7 +71,7 @@ func newSimCmd() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.protocol, "protocol", "sequencer", "engine to simulate: "+strings.Join(sortedKeys(simProtocols), ", "))
+	fl.StringVar(&f.protocol, "protocol", "sequencer", "engine to simulate: "+strings.Join(slices.Sorted(maps.Keys(simProtocols)), ", "))
 	fl.IntVar(&f.nodes, "nodes", 4, "number of validators")
 	fl.IntVar(&f.seeds, "seeds", 100, "number of seeds to run, 1..N")
 	fl.Uint64Var(&f.seed, "seed", 0, "run this one seed only (replays a failure)")
@@ -87,7 +87,7 @@ func newSimCmd() *cobra.Command {
 func runSim(stdout, stderr io.Writer, f simFlags) error {
 	newProtocol, ok := simProtocols[f.protocol]
 	if !ok {
-		return fmt.Errorf("--protocol: unknown protocol %q (known: %s)", f.protocol, strings.Join(sortedKeys(simProtocols), ", "))
+		return fmt.Errorf("--protocol: unknown protocol %q (known: %s)", f.protocol, strings.Join(slices.Sorted(maps.Keys(simProtocols)), ", "))
 	}
 	profile, ok := sim.Profiles[f.faults]
 	if !ok {
@@ -191,13 +191,4 @@ func parseByzantine(s string) (map[types.ValidatorIndex]string, error) {
 		out[types.ValidatorIndex(i)] = name
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return slices.Clip(keys)
 }

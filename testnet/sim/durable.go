@@ -22,15 +22,12 @@ func newDurable() *Durable {
 // cannot alter what is "on disk" except through Ready.
 func (d *Durable) clone() *Durable {
 	c := &Durable{
-		SafetyState: append([]byte(nil), d.SafetyState...),
+		SafetyState: append([]byte(nil), d.SafetyState...), // nil stays nil
 		Blocks:      make(map[types.BlockID]*types.Block, len(d.Blocks)),
 		Committed:   append([]types.CommittedBlock(nil), d.Committed...),
 	}
 	for id, b := range d.Blocks {
 		c.Blocks[id] = b
-	}
-	if d.SafetyState == nil {
-		c.SafetyState = nil
 	}
 	return c
 }

@@ -3,9 +3,9 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
-	"sort"
 
 	"github.com/bftkit/bftkit/types"
 )
@@ -55,15 +55,8 @@ var Profiles = map[string]func(seed uint64) Faults{
 	"swarm": DrawFaults,
 }
 
-// ProfileNames lists the fault profiles.
-func ProfileNames() []string {
-	names := make([]string, 0, len(Profiles))
-	for n := range Profiles {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+// ProfileNames lists the fault profiles, sorted.
+func ProfileNames() []string { return slices.Sorted(maps.Keys(Profiles)) }
 
 // DrawFaults draws a fault mix from the seed, so that different seeds test
 // different mixes (swarm testing): some seeds are calm, others lossy,
