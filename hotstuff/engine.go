@@ -119,7 +119,7 @@ type Engine struct {
 	payloadAsked uint64
 	votes        VoteCollector
 	timeouts     *qc.TimeoutCollector
-	proposals    map[uint64]*types.Proposal // first proposal seen per view
+	proposals    map[uint64]seenProposal // first proposal seen per view
 	buffered     []*types.Proposal
 	parked       []*types.Proposal
 	fetching     map[types.BlockID]fetchState
@@ -149,7 +149,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 		blocks:    make(map[types.BlockID]*types.Block, len(r.Blocks)),
 		votes:     cfg.Rules.NewVoteCollector(slots),
 		timeouts:  qc.NewTimeoutCollector(slots),
-		proposals: make(map[uint64]*types.Proposal),
+		proposals: make(map[uint64]seenProposal),
 		fetching:  make(map[types.BlockID]fetchState),
 	}
 	for id, b := range r.Blocks {
