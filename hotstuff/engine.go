@@ -185,9 +185,6 @@ func (e *Engine) BlocksHeld() int { return len(e.blocks) }
 // View is the replica's current view.
 func (e *Engine) View() uint64 { return e.s.View }
 
-// Safety returns a copy of the safety state (for tests and status).
-func (e *Engine) Safety() types.HotStuffSafety { return e.s }
-
 func (e *Engine) leader(view uint64) types.ValidatorIndex { return e.cfg.Leaders.Leader(view) }
 
 // genesis is the virtual block at height 0 that the zero ID names. It is

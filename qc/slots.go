@@ -36,11 +36,6 @@ type CollectorConfig struct {
 	MaxSlotsPerSigner int
 }
 
-// ConfigFor sizes a collector for vs with the given per-signer quota.
-func ConfigFor(vs *types.ValidatorSet, maxSlotsPerSigner int) CollectorConfig {
-	return CollectorConfig{N: vs.N(), Quorum: vs.Quorum(), MaxSlotsPerSigner: maxSlotsPerSigner}
-}
-
 // slotGate enforces what both collectors share: membership, the floors
 // below which slots are stale, and each signer's quota of open slots.
 type slotGate struct {

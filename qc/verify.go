@@ -56,9 +56,6 @@ func NewSchemeVerifier(chainID string, n, quorum int, scheme Scheme) *Verifier {
 // ChainID is the chain certificates are checked for.
 func (v *Verifier) ChainID() string { return v.chainID }
 
-// Scheme is the signature scheme certificates are checked with.
-func (v *Verifier) Scheme() Scheme { return v.scheme }
-
 // VerifySignature checks member i's signature over msg.
 func (v *Verifier) VerifySignature(i types.ValidatorIndex, msg, sig []byte) error {
 	if int(i) >= v.n {

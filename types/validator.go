@@ -104,9 +104,3 @@ func (vs *ValidatorSet) PubKeys(signers Bitmap) []crypto.PublicKey {
 func (vs *ValidatorSet) Validators() []Validator {
 	return append([]Validator(nil), vs.vals...)
 }
-
-// RoundRobinLeader is the default leader rotation: view v is led by
-// validator v mod n. Engines reach it through their LeaderElection.
-func (vs *ValidatorSet) RoundRobinLeader(view uint64) ValidatorIndex {
-	return ValidatorIndex(view % uint64(len(vs.vals)))
-}

@@ -61,10 +61,3 @@ func TestPubKeysFollowBitmapOrder(t *testing.T) {
 		require.True(t, keys[k].Equal(fx.Keys[i].PublicKey()))
 	}
 }
-
-func TestRoundRobinLeader(t *testing.T) {
-	vs := typestest.Validators(4, 1).Set
-	require.Equal(t, types.ValidatorIndex(1), vs.RoundRobinLeader(1))
-	require.Equal(t, types.ValidatorIndex(0), vs.RoundRobinLeader(4))
-	require.Equal(t, types.ValidatorIndex(3), vs.RoundRobinLeader(7))
-}
