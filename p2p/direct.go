@@ -1,0 +1,183 @@
+package p2p
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/bftkit/bftkit/types"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+)
+
+const peerstoreForever = peerstore.PermanentAddrTTL
+
+// sender owns the one outbound stream to a peer. Frames wait in a bounded
+// queue; a failed stream is dropped and re-opened after a back-off, so a
+// slow or absent peer costs a bounded amount of memory and no other peer
+// waits for it.
+type sender struct {
+	t     *Transport
+	peer  Peer
+	queue chan []byte
+}
+
+func newSender(t *Transport, p Peer) *sender {
+	return &sender{t: t, peer: p, queue: make(chan []byte, t.cfg.SendQueue)}
+}
+
+// Send queues data for validator to on its direct stream. It never
+// blocks: a full queue drops the frame and counts it.
+func (t *Transport) Send(to types.ValidatorIndex, data []byte) error {
+	if int(to) >= len(t.senders) || t.senders[to] == nil {
+		return fmt.Errorf("p2p: no peer %d", to)
+	}
+	if len(data) > t.cfg.MaxMessageBytes {
+		return fmt.Errorf("p2p: message of %d bytes exceeds the limit of %d", len(data), t.cfg.MaxMessageBytes)
+	}
+	select {
+	case t.senders[to].queue <- data:
+		return nil
+	default:
+		t.stats.droppedSend.Add(1)
+		return fmt.Errorf("p2p: send queue to validator %d is full", to)
+	}
+}
+
+// SendAll queues data for every other validator.
+func (t *Transport) SendAll(data []byte) {
+	for i, s := range t.senders {
+		if s != nil {
+			_ = t.Send(types.ValidatorIndex(i), data) // counted when dropped
+		}
+	}
+}
+
+func (s *sender) run() {
+	defer s.t.wg.Done()
+	backoff := s.t.cfg.DialBackoffMin
+	var stream network.Stream
+	var w *bufio.Writer
+	defer func() {
+		if stream != nil {
+			_ = stream.Close()
+		}
+	}()
+	for {
+		var frame []byte
+		select {
+		case <-s.t.ctx.Done():
+			return
+		case frame = <-s.queue:
+		}
+		if stream == nil {
+			var err error
+			stream, err = s.open()
+			if err != nil {
+				s.t.stats.droppedSend.Add(1)
+				s.t.log.Debug("no stream to peer", "peer", s.peer.Index, "err", err, "retry_in", backoff)
+				if !s.sleep(backoff) {
+					return
+				}
+				backoff = min(2*backoff, s.t.cfg.DialBackoffMax)
+				continue
+			}
+			w = bufio.NewWriterSize(stream, 64<<10)
+			backoff = s.t.cfg.DialBackoffMin
+		}
+		if err := s.write(stream, w, frame); err != nil {
+			s.t.stats.droppedSend.Add(1)
+			s.t.log.Debug("stream to peer failed", "peer", s.peer.Index, "err", err)
+			_ = stream.Reset()
+			stream = nil
+			continue
+		}
+		s.t.stats.out(Direct, len(frame))
+	}
+}
+
+// write sends one frame and, when no other frame is waiting, flushes: a
+// burst of votes costs one system call, a lone vote no latency.
+func (s *sender) write(st network.Stream, w *bufio.Writer, frame []byte) error {
+	_ = st.SetWriteDeadline(time.Now().Add(s.t.cfg.WriteTimeout))
+	var hdr [binary.MaxVarintLen64]byte
+	n := binary.PutUvarint(hdr[:], uint64(len(frame)))
+	if _, err := w.Write(hdr[:n]); err != nil {
+		return err
+	}
+	if _, err := w.Write(frame); err != nil {
+		return err
+	}
+	if len(s.queue) == 0 {
+		return w.Flush()
+	}
+	return nil
+}
+
+func (s *sender) open() (network.Stream, error) {
+	ctx, cancel := context.WithTimeout(s.t.ctx, s.t.cfg.WriteTimeout)
+	defer cancel()
+	return s.t.host.NewStream(ctx, s.peer.ID, s.t.proto)
+}
+
+func (s *sender) sleep(d time.Duration) bool {
+	select {
+	case <-s.t.ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// handleStream reads frames from a peer's stream until it ends. The peer
+// is authenticated (the gater admitted only validators), so every frame's
+// sender is that validator; the Validator still checks that the payload's
+// signer is it.
+func (t *Transport) handleStream(st network.Stream) {
+	defer st.Close()
+	from, ok := t.byID[st.Conn().RemotePeer()]
+	if !ok { // the gater should have refused it
+		_ = st.Reset()
+		return
+	}
+	r := bufio.NewReaderSize(st, 64<<10)
+	for {
+		frame, err := readFrame(r, t.cfg.MaxMessageBytes)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && t.ctx.Err() == nil {
+				t.log.Debug("closing stream from peer", "peer", from, "err", err)
+				_ = st.Reset()
+			}
+			return
+		}
+		t.stats.in(Direct, len(frame))
+		msg, err := t.cfg.Validate(from, Direct, frame)
+		if err != nil {
+			t.stats.invalid.Add(1)
+			t.log.Debug("invalid message", "peer", from, "err", err)
+			continue
+		}
+		t.deliver(Inbound{From: from, Channel: Direct, Msg: msg})
+	}
+}
+
+// readFrame reads one uvarint-length-prefixed frame, refusing a length
+// over max before allocating it.
+func readFrame(r *bufio.Reader, max int) ([]byte, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 || n > uint64(max) {
+		return nil, fmt.Errorf("frame of %d bytes, want 1..%d", n, max)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
