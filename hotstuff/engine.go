@@ -91,7 +91,10 @@ func (c *Config) check() error {
 }
 
 // Restored is what survived a restart: the durable safety state, the stored
-// blocks, and the blocks already applied.
+// blocks, and the tail of the committed chain. Committed need not start at
+// height 1: the last few blocks (say RetainCommitted) are enough, because
+// the engine only needs the last committed block to extend and recent ones
+// to serve peers; older ones are the store's to serve.
 type Restored struct {
 	Safety    []byte
 	Blocks    map[types.BlockID]*types.Block
@@ -159,7 +162,8 @@ func New(cfg Config, r Restored) (*Engine, error) {
 		e.blocks[cb.ID] = cb.Block
 	}
 	if k := len(r.Committed); k > 0 {
-		e.committedHeight, e.committedID = uint64(k), r.Committed[k-1].ID
+		last := r.Committed[k-1]
+		e.committedHeight, e.committedID = last.Block.Height, last.ID
 		e.commitTarget = e.committedID
 	}
 	if e.s.View == 0 {

@@ -73,8 +73,8 @@ func startGossip(t *Transport) (*gossip, error) {
 // author is the message's libp2p-signed origin, not the relay.
 func (t *Transport) topicValidator(ch Channel) pubsub.ValidatorEx {
 	return func(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub.ValidationResult {
-		if m.Local {
-			return pubsub.ValidationAccept
+		if m.Local || m.GetFrom() == t.host.ID() {
+			return pubsub.ValidationAccept // our own publish; StrictSign stops anyone else using our ID
 		}
 		from, ok := t.byID[m.GetFrom()]
 		if !ok {

@@ -57,14 +57,13 @@ func crashBatch(h uint64) Batch {
 	}
 }
 
-// TestHelperProcess is the crash test's child process, not a test: without
-// helperEnv it skips.
-func TestHelperProcess(t *testing.T) {
-	dir := os.Getenv(helperEnv)
-	if dir == "" {
-		t.Skip("the child process of TestCrashSafety")
+// TestMain runs the crash test's child process when helperEnv names its
+// directory, and the tests otherwise.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(helperEnv); dir != "" {
+		os.Exit(crashChild(dir))
 	}
-	os.Exit(crashChild(dir))
+	os.Exit(m.Run())
 }
 
 func crashChild(dir string) int {
@@ -104,9 +103,6 @@ func crashChild(dir string) int {
 // not test power loss, where only fsynced data stays; that needs a
 // fault-injecting filesystem.
 func TestCrashSafety(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs child processes")
-	}
 	dir := t.TempDir()
 	for round := range crashRounds {
 		// Kill at a random point: after some acknowledgements, and then
@@ -148,7 +144,7 @@ const crashRounds = 8
 // acknowledged, including those read after the kill.
 func runAndKill(t *testing.T, dir string, acks int, delay time.Duration) uint64 {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+dir)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

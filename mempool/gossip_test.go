@@ -1,0 +1,52 @@
+package mempool
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestGossipEachLocalTxOnce(t *testing.T) {
+	m := newTestMempool(t, testConfig(), newFakeChecker())
+	mustAdd(t, m, Local, txN(0))
+	mustAdd(t, m, Peer, txN(1))
+	mustAdd(t, m, Local, txN(2))
+	require.Equal(t, []string{"tx-0000", "tx-0002"}, strs(m.NextGossipBatch()), "local only, FIFO")
+	require.Empty(t, m.NextGossipBatch(), "handed out once")
+	mustAdd(t, m, Local, txN(3))
+	require.Equal(t, []string{"tx-0003"}, strs(m.NextGossipBatch()))
+	require.Empty(t, m.NextGossipBatch())
+	n, _ := m.Size()
+	require.Equal(t, 4, n, "gossip removes nothing from the mempool")
+}
+
+func TestGossipBatchLimits(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxGossipBatchTxs, cfg.MaxGossipBatchBytes, cfg.MaxTxBytes = 3, 20, 20
+	m := newTestMempool(t, cfg, newFakeChecker())
+	mustAdd(t, m, Local, txsN(0, 4)...)
+	require.Equal(t, []string{"tx-0000", "tx-0001"}, strs(m.NextGossipBatch()), "3×7 bytes exceed 20")
+	big := bytes.Repeat([]byte{'b'}, 20)
+	mustAdd(t, m, Local, big)
+	require.Equal(t, []string{"tx-0002", "tx-0003"}, strs(m.NextGossipBatch()), "stops before the big one")
+	require.Equal(t, []string{string(big)}, strs(m.NextGossipBatch()), "a lone max-size tx always fits")
+
+	cfg.MaxGossipBatchBytes = 1000
+	m = newTestMempool(t, cfg, newFakeChecker())
+	mustAdd(t, m, Local, txsN(0, 7)...)
+	require.Len(t, m.NextGossipBatch(), 3)
+	require.Len(t, m.NextGossipBatch(), 3)
+	require.Len(t, m.NextGossipBatch(), 1)
+}
+
+func TestGossipSkipsTxsGoneBeforeTheirTurn(t *testing.T) {
+	c := newFakeChecker()
+	m := newTestMempool(t, testConfig(), c)
+	mustAdd(t, m, Local, txsN(0, 4)...)
+	c.reject(txN(2), 1)
+	mustUpdate(t, m, 1, txN(0)) // 0 committed, 2 dropped by recheck
+	require.Equal(t, 2, m.gossip.Len(), "the queue only references pending txs")
+	require.Equal(t, []string{"tx-0001", "tx-0003"}, strs(m.NextGossipBatch()))
+	checkInvariants(t, m)
+}

@@ -1,0 +1,111 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/bftkit/bftkit/app"
+	"github.com/bftkit/bftkit/crypto"
+	"github.com/bftkit/bftkit/mempool"
+	"github.com/bftkit/bftkit/types"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Protocols the node can run.
+const (
+	ProtocolHotStuff = "hotstuff"
+)
+
+// Config is everything one validator needs. The cmd layer fills it from
+// the home directory's files and flags; tests fill it directly.
+type Config struct {
+	Genesis *types.Genesis
+	Set     *types.ValidatorSet
+	Self    types.ValidatorIndex
+	Key     *crypto.SecretKey
+
+	Protocol string
+	// DataDir holds the node's block store.
+	DataDir string
+	// P2PListen is a multiaddr; HTTPListen a host:port ("" disables the API).
+	P2PListen, HTTPListen string
+
+	App     app.Application
+	Mempool mempool.Config
+
+	// TickInterval is the wall-clock length of one engine tick; the
+	// engines count their timeouts in ticks.
+	TickInterval time.Duration
+	// VerifyWorkers bounds concurrent signature verification. herumi's
+	// C calls are not limited by GOMAXPROCS, so the bound must be explicit.
+	VerifyWorkers int
+	// GossipInterval is how often locally submitted transactions are
+	// published in one batch: batching is what keeps gossipsub's per
+	// message cost off the critical path.
+	GossipInterval time.Duration
+	// EmptyBlockInterval is how long a leader with nothing to propose
+	// waits before proposing an empty block. It must stay well below the
+	// view timeout (TickInterval × the engine's base timeout ticks).
+	EmptyBlockInterval time.Duration
+	// RetainCommitted is how many committed blocks the engine keeps in
+	// memory after a restart; the store serves older ones.
+	RetainCommitted uint64
+	// BlockRequestsPerSecond bounds the blocks served to one peer.
+	BlockRequestsPerSecond int
+
+	// Observe, if set, sees every message the node sends and every block
+	// it commits, after they are durable, on the Ready loop's goroutine.
+	// It is for tests and tracing; it must not block.
+	Observe Observer
+
+	Log      *slog.Logger
+	Registry *prometheus.Registry // nil: a private registry
+}
+
+// DefaultConfig fills the tunables; the caller sets identity, genesis,
+// app, directories and listen addresses.
+func DefaultConfig() Config {
+	return Config{
+		Protocol:               ProtocolHotStuff,
+		Mempool:                mempool.DefaultConfig(),
+		TickInterval:           50 * time.Millisecond,
+		VerifyWorkers:          runtime.NumCPU(),
+		GossipInterval:         20 * time.Millisecond,
+		EmptyBlockInterval:     250 * time.Millisecond,
+		RetainCommitted:        1024,
+		BlockRequestsPerSecond: 2048,
+	}
+}
+
+func (c *Config) check() error {
+	switch {
+	case c.Genesis == nil || c.Set == nil:
+		return errors.New("node: genesis is required")
+	case !c.Set.Contains(c.Self):
+		return fmt.Errorf("node: validator index %d is not in the set of %d", c.Self, c.Set.N())
+	case c.Key == nil:
+		return errors.New("node: validator key is required")
+	case !c.Key.PublicKey().Equal(c.Set.PubKey(c.Self)):
+		return fmt.Errorf("node: the key file's public key is not validator %d's in genesis", c.Self)
+	case c.Protocol != ProtocolHotStuff:
+		return fmt.Errorf("node: protocol %q is not supported (supported: %s)", c.Protocol, ProtocolHotStuff)
+	case c.DataDir == "":
+		return errors.New("node: data directory is required")
+	case c.App == nil:
+		return errors.New("node: application is required")
+	case c.TickInterval <= 0 || c.GossipInterval <= 0 || c.EmptyBlockInterval < 0:
+		return errors.New("node: tick and gossip intervals must be positive")
+	case c.VerifyWorkers <= 0 || c.BlockRequestsPerSecond <= 0:
+		return errors.New("node: verify workers and block request rate must be positive")
+	}
+	return c.Mempool.Validate()
+}
+
+// Observer receives the node's outbound messages and commits.
+type Observer interface {
+	Sent(m types.Message)
+	Committed(cb types.CommittedBlock)
+}

@@ -1,0 +1,241 @@
+// Package node runs one validator: it wires a consensus engine to the
+// block store, the libp2p transport, the mempool, the application and an
+// HTTP API, and is the one package that owns goroutines. The engine is
+// driven by a single goroutine, the Ready loop (loop.go); everything else
+// talks to it through channels.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bftkit/bftkit/mempool"
+	"github.com/bftkit/bftkit/p2p"
+	"github.com/bftkit/bftkit/store"
+	"github.com/bftkit/bftkit/types"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Node is one running validator.
+type Node struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *store.Store
+	mempool  *mempool.Mempool
+	proto    *protocol
+	net      *p2p.Transport
+	gateway  *gateway
+	metrics  *metrics
+	registry *prometheus.Registry
+	exec     *executor
+	blocks   *blockServer
+
+	status atomic.Pointer[Status]
+	local  chan types.Message // messages the engine addressed to itself
+	txIn   chan txBatch       // batches from peers, for the mempool
+	// asyncAdds bounds POST /tx?mode=async submissions still in CheckTx.
+	asyncAdds chan struct{}
+	// payloadReq is the engine's unanswered payload request (loop-owned).
+	payloadReq   *types.PayloadRequest
+	payloadSince time.Time
+	// txsAbove is the highest height of a proposal with transactions seen
+	// (loop-owned): until it commits, the chain must keep moving.
+	txsAbove uint64
+	httpLn   net.Listener
+	httpSrv  *http.Server
+
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	stopped sync.Once
+}
+
+// New opens the store, brings the application up to the store's height,
+// restores the engine and starts listening. Call Start to begin, Stop to
+// end. On error, everything opened so far is closed again.
+func New(cfg Config) (_ *Node, err error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	n := &Node{
+		cfg: cfg, log: log.With("validator", cfg.Self),
+		local: make(chan types.Message, 1024),
+		txIn:  make(chan txBatch, 256),
+
+		asyncAdds: make(chan struct{}, maxAsyncAdds),
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			n.closeAll()
+		}
+	}()
+	n.registry = cfg.Registry
+	if n.registry == nil {
+		n.registry = prometheus.NewRegistry()
+	}
+	n.metrics = newMetrics(n.registry)
+	if n.store, err = store.Open(cfg.DataDir, store.Options{}); err != nil {
+		return nil, err
+	}
+	if n.mempool, err = mempool.New(cfg.Mempool, cfg.App); err != nil {
+		return nil, err
+	}
+	n.exec = newExecutor(n)
+	if err = n.exec.handshake(n.ctx); err != nil {
+		return nil, err
+	}
+	restored, err := n.store.Restore(cfg.RetainCommitted)
+	if err != nil {
+		return nil, err
+	}
+	if n.proto, err = newProtocol(&n.cfg, restored); err != nil {
+		return nil, err
+	}
+	n.blocks = newBlockServer(n)
+	n.gateway = newGateway(cfg.Self, n.proto.verify, cfg.App, cfg.VerifyWorkers, n.metrics)
+	if n.net, err = n.startTransport(); err != nil {
+		return nil, err
+	}
+	if err = n.listenHTTP(); err != nil {
+		return nil, err
+	}
+	n.registerGauges()
+	n.publishStatus()
+	return n, nil
+}
+
+func (n *Node) startTransport() (*p2p.Transport, error) {
+	peers, err := peersFromGenesis(n.cfg.Genesis)
+	if err != nil {
+		return nil, err
+	}
+	pc := p2p.DefaultConfig()
+	pc.ChainID, pc.Self, pc.Key = n.cfg.Genesis.ChainID, n.cfg.Self, n.cfg.Key
+	pc.ListenAddr, pc.Peers, pc.Validate, pc.Log = n.cfg.P2PListen, peers, n.gateway.validate, n.log
+	return p2p.New(pc)
+}
+
+// peersFromGenesis reads every validator's peer ID and address. An entry
+// without an address is a validator that dials in.
+func peersFromGenesis(g *types.Genesis) ([]p2p.Peer, error) {
+	peers := make([]p2p.Peer, len(g.Validators))
+	for i, v := range g.Validators {
+		id, err := peer.Decode(v.PeerID)
+		if err != nil {
+			return nil, fmt.Errorf("genesis validators[%d].peer_id: %w", i, err)
+		}
+		peers[i] = p2p.Peer{Index: types.ValidatorIndex(i), ID: id}
+		if v.Address != "" {
+			if peers[i].Addr, err = ma.NewMultiaddr(v.Address); err != nil {
+				return nil, fmt.Errorf("genesis validators[%d].address: %w", i, err)
+			}
+		}
+	}
+	return peers, nil
+}
+
+// Start runs the node's goroutines.
+func (n *Node) Start() {
+	n.goRun(n.runLoop)
+	n.goRun(n.exec.run)
+	n.goRun(n.blocks.run)
+	n.goRun(n.runTxGossip)
+	n.goRun(n.runTxIntake)
+	if n.httpSrv != nil {
+		n.goRun(n.serveHTTP)
+	}
+	n.log.Info("validator started", "protocol", n.proto.name, "height", n.store.Height(),
+		"p2p", n.net.ListenAddrs(), "http", n.HTTPAddr())
+}
+
+func (n *Node) goRun(f func()) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f()
+	}()
+}
+
+// Stop ends every goroutine and closes the transport, the store and the
+// mempool. Everything committed is durable in the store already (the Ready
+// loop persists before it acknowledges), so stopping at any point loses
+// nothing: a block committed but not yet executed is replayed on restart.
+func (n *Node) Stop() error {
+	var err error
+	n.stopped.Do(func() {
+		n.cancel()
+		if n.httpSrv != nil {
+			_ = n.httpSrv.Close()
+		}
+		n.wg.Wait()
+		err = n.closeAll()
+		n.log.Info("validator stopped")
+	})
+	return err
+}
+
+func (n *Node) closeAll() error {
+	n.cancel()
+	var errs []error
+	if n.httpLn != nil {
+		_ = n.httpLn.Close()
+	}
+	if n.net != nil {
+		errs = append(errs, n.net.Close())
+	}
+	if n.store != nil {
+		errs = append(errs, n.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Registry is the node's metrics registry (served at /metrics).
+func (n *Node) Registry() *prometheus.Registry { return n.registry }
+
+// P2PAddrs are the transport's listen addresses.
+func (n *Node) P2PAddrs() []string { return n.net.ListenAddrs() }
+
+// registerGauges exports the mempool's and transport's own counters.
+func (n *Node) registerGauges() {
+	f := factory{n.registry}
+	f.gaugeFunc("mempool_txs", "Transactions waiting in the mempool.", func() float64 {
+		txs, _ := n.mempool.Size()
+		return float64(txs)
+	})
+	f.gaugeFunc("mempool_bytes", "Bytes of transactions waiting in the mempool.", func() float64 {
+		_, b := n.mempool.Size()
+		return float64(b)
+	})
+	rejected := map[string]func(mempool.RejectedStats) uint64{
+		"full":           func(r mempool.RejectedStats) uint64 { return r.Full },
+		"too_large":      func(r mempool.RejectedStats) uint64 { return r.TooLarge + r.Empty },
+		"duplicate":      func(r mempool.RejectedStats) uint64 { return r.Duplicate },
+		"checktx":        func(r mempool.RejectedStats) uint64 { return r.CheckTx },
+		"checktx_failed": func(r mempool.RejectedStats) uint64 { return r.CheckTxError },
+	}
+	for reason, get := range rejected {
+		f.labelledCounterFunc("mempool_rejected_total", "Transactions the mempool refused, by reason.", "reason", reason,
+			func() float64 { return float64(get(n.mempool.Stats().Rejected)) })
+	}
+	f.counterFunc("p2p_dropped_total", "Frames the transport dropped (send queue full, write failed, node behind).", func() float64 {
+		s := n.net.Stats()
+		return float64(s.DroppedSend + s.DroppedInbound)
+	})
+	f.counterFunc("p2p_refused_peers_total", "Connections refused from peers outside the validator set.", func() float64 {
+		return float64(n.net.Stats().RefusedPeers)
+	})
+}

@@ -1,0 +1,59 @@
+package node
+
+import (
+	"encoding/hex"
+
+	"github.com/bftkit/bftkit/types"
+)
+
+// Version is the node software version reported to the application and
+// over the API.
+const Version = "0.1.0-dev"
+
+// Status is what GET /status reports. The Ready loop publishes a fresh
+// one after every input, so readers never touch the engine.
+type Status struct {
+	ChainID   string               `json:"chain_id"`
+	Protocol  string               `json:"protocol"`
+	Validator types.ValidatorIndex `json:"validator_index"`
+	// Height is the last committed height; AppHeight the last the
+	// application executed (it may lag by a few blocks).
+	Height      uint64                 `json:"height"`
+	LastBlockID string                 `json:"last_block_id"`
+	AppHeight   uint64                 `json:"app_height"`
+	AppHash     string                 `json:"app_hash"`
+	View        uint64                 `json:"view"`
+	Leader      types.ValidatorIndex   `json:"leader"`
+	Peers       []types.ValidatorIndex `json:"peers"`
+	MempoolTxs  int                    `json:"mempool_txs"`
+	Validators  int                    `json:"validators"`
+}
+
+func (n *Node) publishStatus() {
+	view := n.proto.view()
+	height := n.store.Height()
+	var last string
+	if height > 0 {
+		if id, err := n.store.CommittedID(height); err == nil {
+			last = id.Hex()
+		}
+	}
+	txs, _ := n.mempool.Size()
+	n.metrics.view.Set(float64(view))
+	n.status.Store(&Status{
+		ChainID: n.cfg.Genesis.ChainID, Protocol: n.proto.name, Validator: n.cfg.Self,
+		Height: height, LastBlockID: last,
+		AppHeight: n.exec.height.Load(), AppHash: hex.EncodeToString(n.exec.lastAppHash()),
+		View: view, Leader: n.proto.leader(view),
+		Peers: n.net.ConnectedPeers(), MempoolTxs: txs, Validators: n.cfg.Set.N(),
+	})
+}
+
+// Status returns the latest published status.
+func (n *Node) Status() Status {
+	s := *n.status.Load()
+	// The application advances on its own goroutine; read it fresh.
+	s.AppHeight = n.exec.height.Load()
+	s.AppHash = hex.EncodeToString(n.exec.lastAppHash())
+	return s
+}
