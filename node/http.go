@@ -66,6 +66,7 @@ func (n *Node) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", n.handleStatus)
 	mux.HandleFunc("POST /tx", n.handleTx)
+	mux.HandleFunc("POST /txs", n.handleTxBatch)
 	mux.HandleFunc("GET /tx/{hash}", n.handleTxStatus)
 	mux.HandleFunc("GET /block/{height}", n.handleBlock)
 	mux.HandleFunc("GET /validators", n.handleValidators)
@@ -228,6 +229,57 @@ func (n *Node) writeAddError(w http.ResponseWriter, hash mempool.TxHash, err err
 	default:
 		writeError(w, http.StatusInternalServerError, "%v", err)
 	}
+}
+
+// TxBatchResponse answers POST /txs.
+type TxBatchResponse struct {
+	Accepted int `json:"accepted"`
+	// Rejected lists the transactions not admitted, by position in the
+	// batch; a full mempool rejects the rest of the batch with one entry.
+	Rejected []TxBatchRejection `json:"rejected,omitempty"`
+}
+
+// TxBatchRejection is one transaction of a batch the mempool refused.
+type TxBatchRejection struct {
+	Index int    `json:"index"`
+	Error string `json:"error"`
+}
+
+// handleTxBatch admits many transactions in one request (mode sync): the
+// body is a batch in the transaction-gossip format (EncodeTxBatch). Load
+// generators use it: one HTTP request per transaction would cost more CPU
+// than consensus on a small machine.
+func (n *Node) handleTxBatch(w http.ResponseWriter, r *http.Request) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBatchBytes))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "batch exceeds %d bytes", maxBatchBytes)
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "reading the body: %v", err)
+		return
+	}
+	txs, err := decodeTxBatch(data)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	var res TxBatchResponse
+	for i, tx := range txs {
+		_, err := n.mempool.Add(r.Context(), tx, mempool.Local)
+		switch {
+		case err == nil:
+			res.Accepted++
+		case errors.Is(err, mempool.ErrMempoolFull):
+			res.Rejected = append(res.Rejected, TxBatchRejection{Index: i, Error: err.Error() + " (and every later transaction of the batch)"})
+			writeJSON(w, http.StatusServiceUnavailable, res)
+			return
+		default:
+			res.Rejected = append(res.Rejected, TxBatchRejection{Index: i, Error: err.Error()})
+		}
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (n *Node) handleTxStatus(w http.ResponseWriter, r *http.Request) {

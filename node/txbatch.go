@@ -21,8 +21,10 @@ const (
 	maxBatchBytes = 4 << 20
 )
 
-// encodeTxBatch encodes txs; the caller keeps batches within the limits.
-func encodeTxBatch(txs [][]byte) []byte {
+// EncodeTxBatch encodes txs as a batch, the body of POST /txs and of a
+// transaction-gossip message. Keep a batch within 10,000 transactions and
+// 4 MiB; the receiver refuses larger ones.
+func EncodeTxBatch(txs [][]byte) []byte {
 	size := 1
 	for _, tx := range txs {
 		size += binary.MaxVarintLen32 + len(tx)

@@ -26,7 +26,7 @@ func (n *Node) runTxGossip() {
 		if len(batch) == 0 {
 			continue
 		}
-		if err := n.net.Publish(p2p.Txs, encodeTxBatch(batch)); err != nil {
+		if err := n.net.Publish(p2p.Txs, EncodeTxBatch(batch)); err != nil {
 			n.log.Debug("tx batch not gossiped", "txs", len(batch), "err", err)
 		}
 	}
