@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/bftkit/bftkit/store"
@@ -11,49 +12,78 @@ import (
 // blockServer answers peers' block requests from the store, which holds
 // every block the engine ever stored (committed or pending), so a peer
 // that fell behind the engine's in-memory window can still catch up. It
-// runs on its own goroutine (disk reads stay off the Ready loop) and
-// limits each peer to a rate of blocks, so a peer cannot turn requests
-// into unbounded disk and network work.
+// runs on its own goroutine (disk reads stay off the Ready loop), takes
+// requests straight from the gateway, and budgets each peer in blocks
+// and bytes per second before reading anything: requests are unsigned and
+// cheap to send, serving them is not.
 type blockServer struct {
 	n        *Node
 	requests chan *types.BlockRequest
-	buckets  []tokenBucket // by validator index
+	mu       sync.Mutex
+	blocks   []tokenBucket // by validator index
+	bytes    []tokenBucket
 }
+
+// blockServeBytesPerSecond bounds the block bytes served to one peer.
+const blockServeBytesPerSecond = 64 << 20
 
 func newBlockServer(n *Node) *blockServer {
 	return &blockServer{
 		n:        n,
 		requests: make(chan *types.BlockRequest, 256),
-		buckets:  make([]tokenBucket, n.cfg.Set.N()),
+		blocks:   make([]tokenBucket, n.cfg.Set.N()),
+		bytes:    make([]tokenBucket, n.cfg.Set.N()),
 	}
 }
 
-// request queues r; a full queue drops it (the requester retries).
+// request queues r if its sender has budget left; otherwise, or when the
+// queue is full, it is dropped (the requester retries).
 func (s *blockServer) request(r *types.BlockRequest) {
+	if !s.allow(r.Sender, 1, 0) {
+		s.n.metrics.blockRequestsRateLimited.Inc()
+		return
+	}
 	select {
 	case s.requests <- r:
 	default:
+		s.n.metrics.blockRequestsRateLimited.Inc()
 	}
 }
 
+// allow takes k blocks and size bytes from peer's budget.
+func (s *blockServer) allow(peer types.ValidatorIndex, k, size int) bool {
+	if int(peer) >= len(s.blocks) {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if !s.blocks[peer].take(now, float64(s.n.cfg.BlockRequestsPerSecond), float64(k)) {
+		return false
+	}
+	return s.bytes[peer].take(now, blockServeBytesPerSecond, float64(size))
+}
+
 func (s *blockServer) run() {
-	rate := float64(s.n.cfg.BlockRequestsPerSecond)
 	for {
 		select {
 		case <-s.n.ctx.Done():
 			return
 		case r := <-s.requests:
-			bucket := &s.buckets[r.Sender]
-			s.serve(r, func() bool { return bucket.take(time.Now(), rate) })
+			s.serve(r)
 		}
 	}
 }
 
 // serve sends the requested block and up to Ancestors−1 of its ancestors,
 // newest first, while the requester has budget.
-func (s *blockServer) serve(r *types.BlockRequest, allow func() bool) {
+func (s *blockServer) serve(r *types.BlockRequest) {
 	id := r.BlockID
-	for range r.Ancestors {
+	for i := range r.Ancestors {
+		if i > 0 && !s.allow(r.Sender, 1, 0) { // the first was paid for at request
+			s.n.metrics.blockRequestsRateLimited.Inc()
+			return
+		}
 		b, err := s.n.store.BlockByID(id)
 		if errors.Is(err, store.ErrNotFound) {
 			return
@@ -62,7 +92,7 @@ func (s *blockServer) serve(r *types.BlockRequest, allow func() bool) {
 			s.n.log.Warn("reading a block for a peer", "block", id, "err", err)
 			return
 		}
-		if !allow() {
+		if !s.allow(r.Sender, 0, b.Size()) {
 			s.n.metrics.blockRequestsRateLimited.Inc()
 			return
 		}
@@ -75,23 +105,23 @@ func (s *blockServer) serve(r *types.BlockRequest, allow func() bool) {
 	}
 }
 
-// tokenBucket allows rate events per second with bursts of one second's
+// tokenBucket allows rate units per second, with bursts of one second's
 // worth.
 type tokenBucket struct {
 	tokens float64
 	last   time.Time
 }
 
-func (b *tokenBucket) take(now time.Time, rate float64) bool {
+func (b *tokenBucket) take(now time.Time, rate, n float64) bool {
 	if b.last.IsZero() {
 		b.tokens = rate
 	} else {
 		b.tokens = min(rate, b.tokens+now.Sub(b.last).Seconds()*rate)
 	}
 	b.last = now
-	if b.tokens < 1 {
+	if b.tokens < n {
 		return false
 	}
-	b.tokens--
+	b.tokens -= n
 	return true
 }

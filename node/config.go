@@ -1,6 +1,7 @@
 package node
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,10 @@ type Config struct {
 	Key     *crypto.SecretKey
 
 	Protocol string
+	// Byzantine, for experiments only, names a behaviour of the Byzantine
+	// catalogue this validator runs (see ByzantineBehaviours); "" is
+	// honest.
+	Byzantine string
 	// DataDir holds the node's block store.
 	DataDir string
 	// P2PListen is a multiaddr; HTTPListen a host:port ("" disables the API).
@@ -96,8 +101,14 @@ func (c *Config) check() error {
 		return errors.New("node: data directory is required")
 	case c.App == nil:
 		return errors.New("node: application is required")
-	case c.TickInterval <= 0 || c.GossipInterval <= 0 || c.EmptyBlockInterval < 0:
+	case c.TickInterval <= 0 || c.GossipInterval <= 0:
 		return errors.New("node: tick and gossip intervals must be positive")
+	case c.EmptyBlockInterval < 0:
+		return errors.New("node: the empty block interval must not be negative")
+	case c.Mempool.MaxGossipBatchTxs > maxBatchTxs:
+		return fmt.Errorf("node: mempool gossip batches of %d transactions exceed the %d a peer accepts", c.Mempool.MaxGossipBatchTxs, maxBatchTxs)
+	case c.Mempool.MaxGossipBatchBytes+c.Mempool.MaxGossipBatchTxs*binary.MaxVarintLen32+1 > maxBatchBytes:
+		return fmt.Errorf("node: mempool gossip batches of %d bytes exceed the %d a peer accepts", c.Mempool.MaxGossipBatchBytes, maxBatchBytes)
 	case c.VerifyWorkers <= 0 || c.BlockRequestsPerSecond <= 0:
 		return errors.New("node: verify workers and block request rate must be positive")
 	}

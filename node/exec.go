@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -16,10 +15,11 @@ import (
 // durably: a crash between commit and execution loses nothing, because
 // the handshake on restart replays what the application lacks.
 type executor struct {
-	n       *Node
-	wake    chan struct{}
-	height  atomic.Uint64 // last height the application committed
-	appHash atomic.Pointer[[]byte]
+	n    *Node
+	wake chan struct{}
+	// state is the application's last committed height and the app hash
+	// after it, swapped together so readers never see a mismatched pair.
+	state atomic.Pointer[appState]
 
 	// recent remembers the app hash after each of the last
 	// recentAppHashes blocks, so the API can report the state hash at a
@@ -29,6 +29,13 @@ type executor struct {
 }
 
 const recentAppHashes = 4096
+
+type appState struct {
+	height uint64
+	hash   []byte
+}
+
+func (x *executor) appHeight() uint64 { return x.state.Load().height }
 
 func newExecutor(n *Node) *executor {
 	return &executor{n: n, wake: make(chan struct{}, 1), recent: make(map[uint64][]byte)}
@@ -64,13 +71,12 @@ func (x *executor) handshake(ctx context.Context) error {
 		}
 		hash = res.AppHash
 	}
-	x.height.Store(info.LastHeight)
-	x.appHash.Store(&hash)
+	x.state.Store(&appState{height: info.LastHeight, hash: hash})
 	if err := x.catchUp(ctx); err != nil {
 		return err
 	}
-	if replayed := x.height.Load() - info.LastHeight; replayed > 0 {
-		x.n.log.Info("replayed committed blocks into the application", "from", info.LastHeight+1, "to", x.height.Load())
+	if h := x.appHeight(); h > info.LastHeight {
+		x.n.log.Info("replayed committed blocks into the application", "from", info.LastHeight+1, "to", h)
 	}
 	return nil
 }
@@ -83,13 +89,12 @@ func (x *executor) run() {
 		case <-x.wake:
 		}
 		if err := x.catchUp(x.n.ctx); err != nil {
-			if errors.Is(err, context.Canceled) {
-				return
+			if x.n.ctx.Err() != nil {
+				return // stopping: the app may report the cancellation its own way
 			}
 			// An application that cannot execute a committed block cannot
 			// go on: its state would silently diverge from the chain.
-			x.n.log.Error("application failed on a committed block; stopping the validator", "err", err)
-			go func() { _ = x.n.Stop() }()
+			x.n.fail(fmt.Errorf("application failed on a committed block: %w", err))
 			return
 		}
 	}
@@ -97,7 +102,7 @@ func (x *executor) run() {
 
 // catchUp executes every stored block above the application's height.
 func (x *executor) catchUp(ctx context.Context) error {
-	for h := x.height.Load() + 1; h <= x.n.store.Height(); h++ {
+	for h := x.appHeight() + 1; h <= x.n.store.Height(); h++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -124,20 +129,11 @@ func (x *executor) apply(ctx context.Context, h uint64) error {
 	if _, err := x.n.cfg.App.Commit(ctx); err != nil {
 		return fmt.Errorf("Commit %d: %w", h, err)
 	}
-	x.height.Store(h)
-	x.appHash.Store(&res.AppHash)
+	x.state.Store(&appState{height: h, hash: res.AppHash})
 	x.remember(h, res.AppHash)
 	x.n.metrics.committedTxs.Add(float64(len(txs)))
 	if err := x.n.mempool.Update(ctx, h, txs); err != nil {
 		x.n.log.Warn("mempool update after commit", "height", h, "err", err)
-	}
-	return nil
-}
-
-// lastAppHash is the application's hash after the last executed block.
-func (x *executor) lastAppHash() []byte {
-	if p := x.appHash.Load(); p != nil {
-		return *p
 	}
 	return nil
 }

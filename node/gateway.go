@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/bftkit/bftkit/app"
@@ -11,47 +12,95 @@ import (
 	"github.com/bftkit/bftkit/types"
 )
 
+// processProposalTimeout bounds the application's ProcessProposal.
+const processProposalTimeout = time.Second
+
+// maxExpectedBlocks caps the block responses a peer may owe us.
+const maxExpectedBlocks = 4 * types.MaxBlockRequestAncestors
+
 // txBatch is a decoded batch from the transactions topic.
 type txBatch struct{ txs [][]byte }
 
 // gateway is the p2p Validator: every inbound message is decoded, checked
 // against its authenticated sender, verified and (for proposals) offered
 // to the application here, on the transport's goroutines, before the Ready
-// loop sees it. The loop then only runs protocol rules.
+// loop sees it. The loop then only runs protocol rules. Work that does not
+// need the engine (block requests, transaction batches) is handed to its
+// own goroutine here and never queues in front of consensus messages.
 type gateway struct {
-	self    types.ValidatorIndex
+	n       *Node
 	verify  func(types.Message) error
-	app     app.Application
 	sem     chan struct{} // bounds concurrent signature checks
 	metrics *metrics
+	// expected counts, per peer, the block responses this node asked for
+	// and has not received: unsigned responses are accepted only against
+	// it, so a peer cannot make the loop hash blocks nobody asked for.
+	expected []atomic.Int64
 }
 
-func newGateway(self types.ValidatorIndex, verify func(types.Message) error, a app.Application, workers int, m *metrics) *gateway {
-	return &gateway{self: self, verify: verify, app: a, sem: make(chan struct{}, workers), metrics: m}
+func newGateway(n *Node) *gateway {
+	return &gateway{
+		n: n, verify: n.proto.verify, metrics: n.metrics,
+		sem:      make(chan struct{}, n.cfg.VerifyWorkers),
+		expected: make([]atomic.Int64, n.cfg.Set.N()),
+	}
 }
 
-var errFromSelf = errors.New("message claims to come from this validator")
+var (
+	errFromSelf     = errors.New("message claims to come from this validator")
+	errUnrequested  = errors.New("block response that was not asked for")
+	errNotLeader    = errors.New("proposal from a validator that does not lead its view")
+	errFarFuture    = errors.New("proposal for a view beyond the window")
+	errShuttingDown = errors.New("node is stopping")
+)
 
-func (g *gateway) validate(from types.ValidatorIndex, ch p2p.Channel, data []byte) (any, error) {
-	if ch == p2p.Txs {
-		txs, err := decodeTxBatch(data)
-		if err != nil {
-			return nil, err
+// validate is the p2p.Validator. A nil message with a nil error means the
+// message was accepted and handled here.
+func (g *gateway) validate(from types.ValidatorIndex, ch p2p.Channel, data []byte) (msg any, err error) {
+	defer func() {
+		// The application and the verifier run on libp2p's goroutines,
+		// which do not recover: a panic on one crafted message must not
+		// take the validator down.
+		if r := recover(); r != nil {
+			g.metrics.rejected.WithLabelValues("panic").Inc()
+			g.n.log.Error("panic while validating a message", "from", from, "panic", r)
+			msg, err = nil, fmt.Errorf("panic: %v", r)
 		}
-		return txBatch{txs: txs}, nil
+	}()
+	if g.n.ctx.Err() != nil {
+		return nil, errShuttingDown
+	}
+	if ch == p2p.Txs {
+		return nil, g.takeTxBatch(data)
 	}
 	m, err := types.DecodeMessage(data)
 	if err != nil {
 		g.metrics.rejected.WithLabelValues("decode").Inc()
 		return nil, err
 	}
-	g.metrics.countIn(m.Payload.MsgType(), len(data))
 	if err := g.checkSender(from, ch, m); err != nil {
 		g.metrics.rejected.WithLabelValues("sender").Inc()
 		return nil, err
 	}
+	g.metrics.countIn(m.Payload.MsgType(), len(data))
+	switch p := m.Payload.(type) {
+	case *types.BlockRequest:
+		g.n.blocks.request(p)
+		return nil, nil
+	case *types.BlockResponse:
+		if g.expected[from].Add(-1) < 0 {
+			g.expected[from].Add(1)
+			g.metrics.rejected.WithLabelValues("unrequested").Inc()
+			return nil, errUnrequested
+		}
+	case *types.Proposal:
+		if err := g.precheckProposal(p.Block); err != nil {
+			g.metrics.rejected.WithLabelValues("proposal").Inc()
+			return nil, err
+		}
+	}
 	if err := g.verifyBounded(m); err != nil {
-		g.metrics.rejected.WithLabelValues("signature").Inc()
+		g.metrics.rejected.WithLabelValues("verify").Inc()
 		return nil, fmt.Errorf("%v from %d: %w", m.Payload.MsgType(), from, err)
 	}
 	if p, ok := m.Payload.(*types.Proposal); ok {
@@ -63,17 +112,57 @@ func (g *gateway) validate(from types.ValidatorIndex, ch p2p.Channel, data []byt
 	return m, nil
 }
 
+// expectBlocks records that this node asked peer for up to k blocks.
+func (g *gateway) expectBlocks(peer types.ValidatorIndex, k uint32) {
+	if int(peer) >= len(g.expected) {
+		return
+	}
+	if v := g.expected[peer].Add(int64(k)); v > maxExpectedBlocks {
+		g.expected[peer].Store(maxExpectedBlocks)
+	}
+}
+
+// takeTxBatch decodes a batch from a peer and hands it to the mempool's
+// intake goroutine; a full intake drops it (its txs are still held by
+// the peers that gossiped them).
+func (g *gateway) takeTxBatch(data []byte) error {
+	txs, err := decodeTxBatch(data)
+	if err != nil {
+		g.metrics.rejected.WithLabelValues("tx_batch").Inc()
+		return err
+	}
+	select {
+	case g.n.txIn <- txBatch{txs: txs}:
+	default:
+		g.metrics.rejected.WithLabelValues("tx_intake_full").Inc()
+	}
+	return nil
+}
+
 // checkSender binds the message to the transport's authenticated peer: on
 // a direct stream the peer sent it; on gossip the peer authored it (the
 // relay does not matter). Only proposals travel by gossip.
 func (g *gateway) checkSender(from types.ValidatorIndex, ch p2p.Channel, m types.Message) error {
 	switch {
-	case m.From == g.self:
+	case m.From == g.n.cfg.Self:
 		return errFromSelf
 	case m.From != from:
 		return fmt.Errorf("%v signed by %d arrived from peer %d", m.Payload.MsgType(), m.From, from)
 	case ch == p2p.Proposals && !gossiped(m.Payload.MsgType()):
 		return fmt.Errorf("%v on the proposals topic", m.Payload.MsgType())
+	}
+	return nil
+}
+
+// precheckProposal rejects, before any signature check and before gossip
+// relays it, a proposal whose proposer does not lead its view or whose
+// view is beyond the window the engine would buffer.
+func (g *gateway) precheckProposal(b *types.Block) error {
+	if g.n.proto.leader(b.View) != b.Proposer {
+		return errNotLeader
+	}
+	if b.View > g.n.view.Load()+g.n.proto.viewWindow {
+		return errFarFuture
 	}
 	return nil
 }
@@ -91,13 +180,11 @@ func (g *gateway) verifyBounded(m types.Message) error {
 // acceptable; a replica does not vote for a block its application refuses.
 func (g *gateway) processProposal(p *types.Proposal) error {
 	b := p.Block
-	txs := make([][]byte, len(b.Txs))
-	for i, tx := range b.Txs {
-		txs[i] = tx
-	}
 	id := b.ID()
-	res, err := g.app.ProcessProposal(context.Background(), app.ProcessProposalRequest{
-		Height: b.Height, BlockID: id[:], Proposer: uint32(b.Proposer), Txs: txs,
+	ctx, cancel := context.WithTimeout(g.n.ctx, processProposalTimeout)
+	defer cancel()
+	res, err := g.n.cfg.App.ProcessProposal(ctx, app.ProcessProposalRequest{
+		Height: b.Height, BlockID: id[:], Proposer: uint32(b.Proposer), Txs: txBytes(b.Txs),
 	})
 	if err != nil {
 		return fmt.Errorf("application: %w", err)

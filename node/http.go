@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/bftkit/bftkit/app"
@@ -95,8 +96,10 @@ func (n *Node) handleStatus(w http.ResponseWriter, _ *http.Request) {
 
 // TxResponse answers POST /tx.
 type TxResponse struct {
-	Hash   string `json:"hash"`
-	Status string `json:"status"` // accepted, pending, committed, dropped
+	Hash string `json:"hash"`
+	// Status is submitted (async), accepted (sync), rejected, pending
+	// (commit wait ran out), committed or dropped.
+	Status string `json:"status"`
 	Height uint64 `json:"height,omitempty"`
 	Code   uint32 `json:"code,omitempty"`
 	Log    string `json:"log,omitempty"`
@@ -115,10 +118,13 @@ func (n *Node) handleTx(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "mode %q: want async, sync or commit", mode)
 		return
 	}
-	wait, err := commitWait(r.URL.Query().Get("timeout"))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "timeout: %v", err)
-		return
+	wait := defaultCommitWait
+	if mode == "commit" {
+		var err error
+		if wait, err = commitWait(r.URL.Query().Get("timeout")); err != nil {
+			writeError(w, http.StatusBadRequest, "timeout: %v", err)
+			return
+		}
 	}
 	tx, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(n.cfg.Mempool.MaxTxBytes)))
 	var tooLarge *http.MaxBytesError
@@ -169,25 +175,33 @@ func (n *Node) addAsync(w http.ResponseWriter, tx []byte, hash mempool.TxHash) {
 		writeError(w, http.StatusServiceUnavailable, "too many async submissions in flight (%d); retry or use mode=sync", maxAsyncAdds)
 		return
 	}
+	n.wg.Add(1) // Stop waits for it: CheckTx must not run on a closed app
 	go func() {
+		defer n.wg.Done()
 		defer func() { <-n.asyncAdds }()
-		_, _ = n.mempool.Add(n.ctx, tx, mempool.Local) // the outcome is visible at GET /tx/{hash}
+		if _, err := n.mempool.Add(n.ctx, tx, mempool.Local); err != nil && !errors.Is(err, mempool.ErrDuplicate) {
+			n.asyncFailures.put(hash, err.Error())
+		}
 	}()
 	writeJSON(w, http.StatusAccepted, TxResponse{Hash: hash.String(), Status: "submitted"})
 }
 
+// addAndWait admits tx and waits for its final outcome. It subscribes
+// after Add: a commit in between is not missed, because Subscribe reports
+// an outcome that is already final. A duplicate (a retry after a timed-out
+// wait, or a tx already committed) waits for the same outcome.
 func (n *Node) addAndWait(w http.ResponseWriter, r *http.Request, tx []byte, hash mempool.TxHash, wait time.Duration) {
 	start := time.Now()
-	outcome, cancel, err := n.mempool.Subscribe(hash) // before Add, so the commit cannot slip past
+	if _, err := n.mempool.Add(r.Context(), tx, mempool.Local); err != nil && !errors.Is(err, mempool.ErrDuplicate) {
+		n.writeAddError(w, hash, err)
+		return
+	}
+	outcome, cancel, err := n.mempool.Subscribe(hash)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "%v", err)
 		return
 	}
 	defer cancel()
-	if _, err := n.mempool.Add(r.Context(), tx, mempool.Local); err != nil {
-		n.writeAddError(w, hash, err)
-		return
-	}
 	ctx, stop := context.WithTimeout(r.Context(), wait)
 	defer stop()
 	select {
@@ -222,8 +236,10 @@ func (n *Node) writeAddError(w http.ResponseWriter, hash mempool.TxHash, err err
 		writeJSON(w, http.StatusUnprocessableEntity, TxResponse{Hash: hash.String(), Status: "rejected", Code: rejected.Code, Log: rejected.Log})
 	case errors.Is(err, mempool.ErrDuplicate):
 		writeError(w, http.StatusConflict, "%v", err)
-	case errors.Is(err, mempool.ErrTxTooLarge), errors.Is(err, mempool.ErrEmptyTx):
+	case errors.Is(err, mempool.ErrTxTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, "%v", err)
+	case errors.Is(err, mempool.ErrEmptyTx):
+		writeError(w, http.StatusBadRequest, "%v", err)
 	case errors.Is(err, mempool.ErrMempoolFull):
 		writeError(w, http.StatusServiceUnavailable, "%v", err)
 	default:
@@ -290,6 +306,10 @@ func (n *Node) handleTxStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	o, ok := n.mempool.Status(hash)
 	if !ok {
+		if reason, failed := n.asyncFailures.get(hash); failed {
+			writeJSON(w, http.StatusOK, TxResponse{Hash: hash.String(), Status: "rejected", Log: reason})
+			return
+		}
 		writeError(w, http.StatusNotFound, "transaction %s is unknown to this node (never seen, or forgotten)", hash)
 		return
 	}
@@ -387,4 +407,39 @@ func queryStatus(code uint32) int {
 		return http.StatusNotFound
 	}
 	return http.StatusBadRequest
+}
+
+// failureLog remembers why recent async submissions were refused, so that
+// GET /tx/{hash} can tell the client; bounded, oldest forgotten first.
+type failureLog struct {
+	mu     sync.Mutex
+	byHash map[mempool.TxHash]string
+	order  []mempool.TxHash
+	next   int
+}
+
+const maxAsyncFailures = 10_000
+
+func newFailureLog() *failureLog {
+	return &failureLog{byHash: make(map[mempool.TxHash]string), order: make([]mempool.TxHash, 0, maxAsyncFailures)}
+}
+
+func (l *failureLog) put(h mempool.TxHash, reason string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.order) < maxAsyncFailures {
+		l.order = append(l.order, h)
+	} else {
+		delete(l.byHash, l.order[l.next])
+		l.order[l.next] = h
+		l.next = (l.next + 1) % maxAsyncFailures
+	}
+	l.byHash[h] = reason
+}
+
+func (l *failureLog) get(h mempool.TxHash) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r, ok := l.byHash[h]
+	return r, ok
 }

@@ -10,6 +10,10 @@ import (
 	"github.com/bftkit/bftkit/types"
 )
 
+// prepareTimeout bounds the application's PrepareProposal, which runs on
+// the Ready loop: a hung application must not stall consensus forever.
+const prepareTimeout = 500 * time.Millisecond
+
 // runLoop is the Ready loop, the only goroutine that touches the engine.
 // Each input (a verified message, a tick, a payload) is followed by
 // draining Ready in the contract's order: persist, send, hand committed
@@ -17,80 +21,45 @@ import (
 func (n *Node) runLoop() {
 	ticker := time.NewTicker(n.cfg.TickInterval)
 	defer ticker.Stop()
-	seen := make(map[types.BlockID]time.Time) // when each proposal arrived, for commit latency
 	inbound := n.net.Inbound()
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
 		case in := <-inbound:
-			n.handleInbound(in, seen)
+			if m, ok := in.Msg.(types.Message); ok {
+				n.step(m)
+			}
 		case m := <-n.local:
-			n.step(m, seen)
+			n.step(m)
 		case <-ticker.C:
 			n.proto.engine.Tick()
-			n.maybePropose(seen)
+			n.maybePropose()
 			n.publishStatus() // once a tick: /status may lag by one tick
 		}
 		for n.proto.engine.HasReady() {
-			if err := n.handleReady(seen); err != nil {
+			if err := n.handleReady(); err != nil {
 				// The store could not make the safety state durable:
 				// sending anything now could break the promise never
 				// to sign conflicting messages. Stop the validator.
-				n.log.Error("cannot persist; stopping the validator", "err", err)
-				go func() { _ = n.Stop() }()
+				n.fail(err)
 				return
 			}
 		}
+		n.view.Store(n.proto.view())
 	}
 }
 
-func (n *Node) handleInbound(in p2p.Inbound, seen map[types.BlockID]time.Time) {
-	switch msg := in.Msg.(type) {
-	case txBatch:
-		select {
-		case n.txIn <- msg:
-		default: // the mempool is behind; peers still hold these txs
-		}
-	case types.Message:
-		n.step(msg, seen)
-	}
-}
-
-func (n *Node) step(m types.Message, seen map[types.BlockID]time.Time) {
-	switch p := m.Payload.(type) {
-	case *types.BlockRequest:
-		n.blocks.request(p) // served from the store, off this goroutine
-		return
-	case *types.Proposal:
-		n.noteProposal(p.Block, seen)
+func (n *Node) step(m types.Message) {
+	if p, ok := m.Payload.(*types.Proposal); ok {
+		n.proposals.arrived(p.Block)
 	}
 	if err := n.proto.engine.Step(m); err != nil {
 		n.log.Debug("engine rejected a message", "type", m.Payload.MsgType(), "from", m.From, "err", err)
 	}
 }
 
-// noteProposal tells the mempool which transactions are in a proposal, so
-// the next leader does not propose them again while this one is pending,
-// and remembers when the block was first seen.
-func (n *Node) noteProposal(b *types.Block, seen map[types.BlockID]time.Time) {
-	id := b.ID()
-	if _, ok := seen[id]; ok {
-		return
-	}
-	if len(seen) >= maxSeenProposals { // only Byzantine leaders get here
-		clear(seen)
-	}
-	seen[id] = time.Now()
-	if len(b.Txs) > 0 {
-		n.txsAbove = max(n.txsAbove, b.Height)
-		n.mempool.MarkProposed(b.Height, txBytes(b.Txs))
-	}
-}
-
-const maxSeenProposals = 4096
-
-func (n *Node) handleReady(seen map[types.BlockID]time.Time) error {
+func (n *Node) handleReady() error {
 	e := n.proto.engine
 	rd := e.Ready()
 	if rd.SafetyState != nil || len(rd.Blocks) > 0 || len(rd.Committed) > 0 {
@@ -100,19 +69,19 @@ func (n *Node) handleReady(seen map[types.BlockID]time.Time) error {
 		}
 		n.metrics.fsyncSeconds.Observe(time.Since(start).Seconds())
 	}
+	// Blocks the engine keeps passed its rules (proposer, height, parent):
+	// only now may their transactions be withheld from the next proposals.
+	for _, b := range rd.Blocks {
+		n.markProposed(b)
+	}
 	for _, m := range rd.Messages {
 		if n.cfg.Observe != nil {
 			n.cfg.Observe.Sent(m)
 		}
-		n.send(m, seen)
+		n.send(m)
 	}
 	if len(rd.Committed) > 0 {
-		if n.cfg.Observe != nil {
-			for _, cb := range rd.Committed {
-				n.cfg.Observe.Committed(cb)
-			}
-		}
-		n.noteCommitted(rd.Committed, seen)
+		n.noteCommitted(rd.Committed)
 		n.exec.notify()
 	}
 	for _, ev := range rd.Evidence {
@@ -123,66 +92,50 @@ func (n *Node) handleReady(seen map[types.BlockID]time.Time) error {
 		n.payloadReq, n.payloadSince = rd.PayloadRequest, time.Now()
 	}
 	e.Advance(rd)
-	n.maybePropose(seen)
+	n.maybePropose()
 	return nil
 }
 
-// maybePropose answers the engine's payload request now if there is work:
-// transactions waiting, or a proposed block with transactions that needs
-// the blocks after it to commit (HotStuff commits a block three blocks
-// later). An idle chain instead proposes an empty block only every
-// EmptyBlockInterval, rather than spinning through empty blocks as fast
-// as the crypto allows.
-func (n *Node) maybePropose(seen map[types.BlockID]time.Time) {
-	req := n.payloadReq
-	if req == nil {
+// markProposed tells the mempool which transactions are in a block the
+// engine accepted, so that the next leader does not propose them again
+// while this block is pending (HotStuff proposes the child before the
+// parent commits), and notes that the chain must keep moving until the
+// block commits.
+func (n *Node) markProposed(b *types.Block) {
+	if len(b.Txs) == 0 {
 		return
 	}
-	idle := time.Since(n.payloadSince) < n.cfg.EmptyBlockInterval
-	if idle && !n.hasWork() {
-		return
-	}
-	n.payloadReq = nil
-	payload := n.payload(req)
-	if err := n.proto.engine.Propose(payload); err != nil {
-		n.log.Debug("engine refused the payload", "err", err)
-	}
+	n.txsAbove = max(n.txsAbove, b.Height)
+	n.mempool.MarkProposed(b.Height, txBytes(b.Txs))
 }
 
-// hasWork reports whether a proposal now would carry or commit
-// transactions.
-func (n *Node) hasWork() bool {
-	if txs, _ := n.mempool.Size(); txs > 0 {
-		return true
-	}
-	return n.txsAbove > n.store.Height()
-}
-
-func (n *Node) noteCommitted(cbs []types.CommittedBlock, seen map[types.BlockID]time.Time) {
-	now := time.Now()
+func (n *Node) noteCommitted(cbs []types.CommittedBlock) {
 	for _, cb := range cbs {
-		if t, ok := seen[cb.ID]; ok {
-			n.metrics.commitSeconds.Observe(now.Sub(t).Seconds())
+		if n.cfg.Observe != nil {
+			n.cfg.Observe.Committed(cb)
+		}
+		if d, ok := n.proposals.committed(cb.ID); ok {
+			n.metrics.commitSeconds.Observe(d.Seconds())
 		}
 	}
-	// Proposals at or below the committed height are decided: forget them.
 	top := cbs[len(cbs)-1].Block.Height
-	for id, t := range seen {
-		if now.Sub(t) > time.Minute {
-			delete(seen, id)
-		}
-	}
+	n.proposals.forgetUpTo(top)
 	n.metrics.height.Set(float64(top))
 }
 
 // send does the loop's bookkeeping for an outbound message, then
 // transmits it.
-func (n *Node) send(m types.Message, seen map[types.BlockID]time.Time) {
+func (n *Node) send(m types.Message) {
 	switch p := m.Payload.(type) {
 	case *types.Proposal:
-		n.noteProposal(p.Block, seen)
+		n.proposals.arrived(p.Block)
 	case *types.Timeout:
-		n.metrics.viewTimeouts.Inc()
+		if p.View > n.lastTimeoutView { // resends of the same timeout are not new view changes
+			n.lastTimeoutView = p.View
+			n.metrics.viewTimeouts.Inc()
+		}
+	case *types.BlockRequest:
+		n.gateway.expectBlocks(m.To, p.Ancestors)
 	}
 	if !m.Broadcast && m.To == n.cfg.Self {
 		select {
@@ -217,11 +170,43 @@ func (n *Node) transmit(m types.Message) {
 	}
 }
 
+// maybePropose answers the engine's payload request now if there is work:
+// transactions waiting, or a proposed block with transactions that needs
+// the blocks after it to commit (HotStuff commits a block three blocks
+// later). An idle chain instead proposes an empty block only every
+// EmptyBlockInterval, rather than spinning through empty blocks as fast
+// as the crypto allows.
+func (n *Node) maybePropose() {
+	req := n.payloadReq
+	if req == nil {
+		return
+	}
+	tooSoon := time.Since(n.payloadSince) < n.cfg.EmptyBlockInterval
+	if tooSoon && !n.hasWork() {
+		return
+	}
+	n.payloadReq = nil
+	if err := n.proto.engine.Propose(n.payload(req)); err != nil {
+		n.log.Debug("engine refused the payload", "err", err)
+	}
+}
+
+// hasWork reports whether a proposal now would carry or commit
+// transactions.
+func (n *Node) hasWork() bool {
+	if txs, _ := n.mempool.Size(); txs > 0 {
+		return true
+	}
+	return n.txsAbove > n.store.Height()
+}
+
 // payload answers the engine's request for transactions: reap from the
 // mempool, let the application prepare the proposal, cap it.
 func (n *Node) payload(req *types.PayloadRequest) types.ProposalPayload {
 	txs := n.mempool.Reap(req.MaxTxs, req.MaxBytes)
-	res, err := n.cfg.App.PrepareProposal(context.Background(), app.PrepareProposalRequest{
+	ctx, cancel := context.WithTimeout(n.ctx, prepareTimeout)
+	defer cancel()
+	res, err := n.cfg.App.PrepareProposal(ctx, app.PrepareProposalRequest{
 		Height: req.Height, Txs: txs, MaxTxBytes: req.MaxBytes,
 	})
 	if err != nil {

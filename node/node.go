@@ -42,16 +42,28 @@ type Node struct {
 	status atomic.Pointer[Status]
 	local  chan types.Message // messages the engine addressed to itself
 	txIn   chan txBatch       // batches from peers, for the mempool
-	// asyncAdds bounds POST /tx?mode=async submissions still in CheckTx.
-	asyncAdds chan struct{}
+	// asyncAdds bounds POST /tx?mode=async submissions still in CheckTx;
+	// asyncFailures remembers why recent ones were refused.
+	asyncAdds     chan struct{}
+	asyncFailures *failureLog
 	// payloadReq is the engine's unanswered payload request (loop-owned).
 	payloadReq   *types.PayloadRequest
 	payloadSince time.Time
-	// txsAbove is the highest height of a proposal with transactions seen
-	// (loop-owned): until it commits, the chain must keep moving.
-	txsAbove uint64
-	httpLn   net.Listener
-	httpSrv  *http.Server
+	// txsAbove is the highest height of an accepted block with
+	// transactions (loop-owned): until it commits, the chain must keep
+	// moving.
+	txsAbove        uint64
+	proposals       *proposalLog // loop-owned
+	lastTimeoutView uint64       // loop-owned, for the view-timeout metric
+	// view is the engine's view as of the last loop iteration, for the
+	// gateway (which must not touch the engine).
+	view atomic.Uint64
+
+	done    chan struct{} // closed when the node has stopped
+	errOnce sync.Once
+	err     error // the fatal error that stopped the node, if any
+	httpLn  net.Listener
+	httpSrv *http.Server
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -75,7 +87,10 @@ func New(cfg Config) (_ *Node, err error) {
 		local: make(chan types.Message, 1024),
 		txIn:  make(chan txBatch, 256),
 
-		asyncAdds: make(chan struct{}, maxAsyncAdds),
+		asyncAdds:     make(chan struct{}, maxAsyncAdds),
+		asyncFailures: newFailureLog(),
+		proposals:     newProposalLog(),
+		done:          make(chan struct{}),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	defer func() {
@@ -105,8 +120,10 @@ func New(cfg Config) (_ *Node, err error) {
 	if n.proto, err = newProtocol(&n.cfg, restored); err != nil {
 		return nil, err
 	}
+	n.view.Store(n.proto.view())
+	n.metrics.height.Set(float64(n.store.Height()))
 	n.blocks = newBlockServer(n)
-	n.gateway = newGateway(cfg.Self, n.proto.verify, cfg.App, cfg.VerifyWorkers, n.metrics)
+	n.gateway = newGateway(n)
 	if n.net, err = n.startTransport(); err != nil {
 		return nil, err
 	}
@@ -134,6 +151,9 @@ func (n *Node) startTransport() (*p2p.Transport, error) {
 func peersFromGenesis(g *types.Genesis) ([]p2p.Peer, error) {
 	peers := make([]p2p.Peer, len(g.Validators))
 	for i, v := range g.Validators {
+		if v.PeerID == "" {
+			return nil, fmt.Errorf("genesis validators[%d].peer_id: required to run a node (bftkit keys show prints it)", i)
+		}
 		id, err := peer.Decode(v.PeerID)
 		if err != nil {
 			return nil, fmt.Errorf("genesis validators[%d].peer_id: %w", i, err)
@@ -170,22 +190,55 @@ func (n *Node) goRun(f func()) {
 	}()
 }
 
-// Stop ends every goroutine and closes the transport, the store and the
-// mempool. Everything committed is durable in the store already (the Ready
-// loop persists before it acknowledges), so stopping at any point loses
+// Stop ends every goroutine and closes the transport and the store, and
+// returns the fatal error that stopped the node early, if one did.
+// Everything committed is durable in the store already (the Ready loop
+// persists before it acknowledges), so stopping at any point loses
 // nothing: a block committed but not yet executed is replayed on restart.
 func (n *Node) Stop() error {
-	var err error
 	n.stopped.Do(func() {
 		n.cancel()
 		if n.httpSrv != nil {
-			_ = n.httpSrv.Close()
+			// Shutdown waits for handlers; their contexts (BaseContext)
+			// are already cancelled, so they end promptly.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = n.httpSrv.Shutdown(ctx)
+			cancel()
 		}
 		n.wg.Wait()
-		err = n.closeAll()
+		n.setErr(n.closeAll())
+		close(n.done)
 		n.log.Info("validator stopped")
 	})
-	return err
+	return n.Err()
+}
+
+// Done is closed once the node has stopped, by Stop or by a fatal error
+// (a failed persist, an application that fails on a committed block).
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Err is the error that stopped the node, nil after a clean Stop.
+func (n *Node) Err() error {
+	select {
+	case <-n.done:
+		return n.err
+	default:
+		return nil
+	}
+}
+
+func (n *Node) setErr(err error) {
+	if err != nil {
+		n.errOnce.Do(func() { n.err = err })
+	}
+}
+
+// fail stops the node because of err, from one of its own goroutines
+// (which Stop waits for, hence the new goroutine).
+func (n *Node) fail(err error) {
+	n.log.Error("stopping the validator", "err", err)
+	n.setErr(err)
+	go func() { _ = n.Stop() }()
 }
 
 func (n *Node) closeAll() error {
@@ -231,9 +284,9 @@ func (n *Node) registerGauges() {
 		f.labelledCounterFunc("mempool_rejected_total", "Transactions the mempool refused, by reason.", "reason", reason,
 			func() float64 { return float64(get(n.mempool.Stats().Rejected)) })
 	}
-	f.counterFunc("p2p_dropped_total", "Frames the transport dropped (send queue full, write failed, node behind).", func() float64 {
+	f.counterFunc("p2p_dropped_total", "Outbound frames the transport dropped (send queue full, write failed).", func() float64 {
 		s := n.net.Stats()
-		return float64(s.DroppedSend + s.DroppedInbound)
+		return float64(s.DroppedSend)
 	})
 	f.counterFunc("p2p_refused_peers_total", "Connections refused from peers outside the validator set.", func() float64 {
 		return float64(n.net.Stats().RefusedPeers)

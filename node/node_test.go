@@ -214,7 +214,8 @@ func TestUnknownPeerIsRefusedAndCounted(t *testing.T) {
 	require.Eventually(t, func() bool { return metricValue(t, c.nodes[0], "bftkit_p2p_refused_peers_total") > 0 },
 		10*time.Second, 50*time.Millisecond)
 	require.Empty(t, tr.ConnectedPeers())
-	require.Len(t, c.nodes[0].Status().Peers, 3, "the validators stay connected")
+	require.Eventually(t, func() bool { return len(c.nodes[0].net.ConnectedPeers()) == 3 }, 10*time.Second, 20*time.Millisecond,
+		"the validators stay connected")
 }
 
 // metricValue reads one unlabelled series from the node's /metrics.

@@ -2,10 +2,16 @@ package node
 
 import (
 	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
 
 	"github.com/bftkit/bftkit/hotstuff"
+	"github.com/bftkit/bftkit/hotstuff/hotstuffsim"
 	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/store"
+	"github.com/bftkit/bftkit/testnet/sim"
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -17,10 +23,14 @@ type protocol struct {
 	// verify checks a decoded message's signatures and certificates; it
 	// runs on many goroutines at once.
 	verify func(types.Message) error
-	// view and leader describe the engine's current position; only the
-	// Ready loop calls view.
-	view   func() uint64
+	// view is the engine's current view: only the Ready loop calls it
+	// (and New, before the loop starts); others read Node.view.
+	view func() uint64
+	// leader names the leader of a view; a pure function, safe anywhere.
 	leader func(view uint64) types.ValidatorIndex
+	// viewWindow is how far ahead of its view the engine buffers
+	// proposals; the gateway drops proposals further ahead.
+	viewWindow uint64
 }
 
 func newProtocol(cfg *Config, r store.Restored) (*protocol, error) {
@@ -41,12 +51,49 @@ func newHotStuff(cfg *Config, r store.Restored) (*protocol, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: restoring hotstuff: %w", err)
 	}
+	engine, err := byzantine(cfg, e, hotstuffsim.Behaviours, hc.Signer, hc.Scheme)
+	if err != nil {
+		return nil, err
+	}
 	v := qc.NewVerifier(chainID, cfg.Set)
 	return &protocol{
-		name:   ProtocolHotStuff,
-		engine: e,
-		verify: func(m types.Message) error { return hotstuff.VerifyMessage(v, m) },
-		view:   e.View,
-		leader: leaders.Leader,
+		name:       ProtocolHotStuff,
+		engine:     engine,
+		verify:     func(m types.Message) error { return hotstuff.VerifyMessage(v, m) },
+		view:       e.View,
+		leader:     leaders.Leader,
+		viewWindow: hc.ViewWindow,
 	}, nil
+}
+
+// byzantine wraps the honest engine in the named behaviour of the
+// catalogue the simulator uses (DESIGN.md §5), so the very decorators
+// proven in the simulator run in a real node. An empty name is honest.
+func byzantine(cfg *Config, honest types.Engine, own map[string]sim.Behaviour, signer qc.Signer, scheme qc.Scheme) (types.Engine, error) {
+	if cfg.Byzantine == "" {
+		return honest, nil
+	}
+	b, ok := own[cfg.Byzantine]
+	if !ok {
+		b, ok = sim.GenericBehaviours[cfg.Byzantine]
+	}
+	if !ok {
+		return nil, fmt.Errorf("node: unknown Byzantine behaviour %q (known: %s)", cfg.Byzantine, strings.Join(ByzantineBehaviours(cfg.Protocol), ", "))
+	}
+	env := sim.NodeEnv{
+		ID: cfg.Self, N: cfg.Set.N(), ChainID: cfg.Genesis.ChainID,
+		Rand:   rand.New(rand.NewPCG(uint64(cfg.Self), 0x6279)), // deterministic misbehaviour
+		Signer: signer, Scheme: scheme,
+	}
+	return b(honest, env), nil
+}
+
+// ByzantineBehaviours lists the behaviours a node of protocol can run.
+func ByzantineBehaviours(protocol string) []string {
+	names := slices.Collect(maps.Keys(sim.GenericBehaviours))
+	if protocol == ProtocolHotStuff {
+		names = slices.AppendSeq(names, maps.Keys(hotstuffsim.Behaviours))
+	}
+	slices.Sort(names)
+	return names
 }

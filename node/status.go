@@ -11,7 +11,7 @@ import (
 const Version = "0.1.0-dev"
 
 // Status is what GET /status reports. The Ready loop publishes a fresh
-// one after every input, so readers never touch the engine.
+// one every tick, so readers never touch the engine.
 type Status struct {
 	ChainID   string               `json:"chain_id"`
 	Protocol  string               `json:"protocol"`
@@ -40,12 +40,15 @@ func (n *Node) publishStatus() {
 	}
 	txs, _ := n.mempool.Size()
 	n.metrics.view.Set(float64(view))
+	peers := n.net.ConnectedPeers()
+	if peers == nil {
+		peers = []types.ValidatorIndex{} // [] in JSON, not null
+	}
 	n.status.Store(&Status{
 		ChainID: n.cfg.Genesis.ChainID, Protocol: n.proto.name, Validator: n.cfg.Self,
 		Height: height, LastBlockID: last,
-		AppHeight: n.exec.height.Load(), AppHash: hex.EncodeToString(n.exec.lastAppHash()),
 		View: view, Leader: n.proto.leader(view),
-		Peers: n.net.ConnectedPeers(), MempoolTxs: txs, Validators: n.cfg.Set.N(),
+		Peers: peers, MempoolTxs: txs, Validators: n.cfg.Set.N(),
 	})
 }
 
@@ -53,7 +56,7 @@ func (n *Node) publishStatus() {
 func (n *Node) Status() Status {
 	s := *n.status.Load()
 	// The application advances on its own goroutine; read it fresh.
-	s.AppHeight = n.exec.height.Load()
-	s.AppHash = hex.EncodeToString(n.exec.lastAppHash())
+	app := n.exec.state.Load()
+	s.AppHeight, s.AppHash = app.height, hex.EncodeToString(app.hash)
 	return s
 }

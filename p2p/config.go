@@ -76,8 +76,9 @@ type Config struct {
 	InboundQueue int
 	// DialBackoffMin and DialBackoffMax bound the reconnect back-off.
 	DialBackoffMin, DialBackoffMax time.Duration
-	// WriteTimeout bounds writing one frame to a stream.
-	WriteTimeout time.Duration
+	// WriteTimeout bounds writing (or reading) one frame, plus the time
+	// its size takes at 1 MiB/s; DialTimeout bounds one dial.
+	WriteTimeout, DialTimeout time.Duration
 }
 
 // DefaultConfig fills the tunables; the caller sets identity, peers and
@@ -91,6 +92,7 @@ func DefaultConfig() Config {
 		DialBackoffMin:  100 * time.Millisecond,
 		DialBackoffMax:  5 * time.Second,
 		WriteTimeout:    5 * time.Second,
+		DialTimeout:     5 * time.Second,
 	}
 }
 
@@ -106,9 +108,10 @@ func (c *Config) check() error {
 		return fmt.Errorf("p2p: self index %d is not among the %d peers", c.Self, len(c.Peers))
 	case c.MaxMessageBytes <= 0 || c.SendQueue <= 0 || c.PublishQueue <= 0 || c.InboundQueue <= 0:
 		return errors.New("p2p: message size and queue bounds must be positive")
-	case c.DialBackoffMin <= 0 || c.DialBackoffMax < c.DialBackoffMin || c.WriteTimeout <= 0:
+	case c.DialBackoffMin <= 0 || c.DialBackoffMax < c.DialBackoffMin || c.WriteTimeout <= 0 || c.DialTimeout <= 0:
 		return errors.New("p2p: back-off and timeouts must be positive, min ≤ max")
 	}
+	seen := make(map[peer.ID]int, len(c.Peers))
 	for i, p := range c.Peers {
 		if p.Index != types.ValidatorIndex(i) {
 			return fmt.Errorf("p2p: peers[%d] has index %d", i, p.Index)
@@ -116,6 +119,10 @@ func (c *Config) check() error {
 		if p.ID == "" {
 			return fmt.Errorf("p2p: peers[%d]: peer ID is required", i)
 		}
+		if j, dup := seen[p.ID]; dup {
+			return fmt.Errorf("p2p: validators %d and %d have the same peer ID %s", j, i, p.ID)
+		}
+		seen[p.ID] = i
 	}
 	return nil
 }

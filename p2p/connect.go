@@ -17,7 +17,7 @@ func (t *Transport) keepConnected(p Peer) {
 	backoff := t.cfg.DialBackoffMin
 	for {
 		if t.host.Network().Connectedness(p.ID) != network.Connected {
-			ctx, cancel := context.WithTimeout(t.ctx, t.cfg.WriteTimeout)
+			ctx, cancel := context.WithTimeout(t.ctx, t.cfg.DialTimeout)
 			err := t.host.Connect(ctx, peer.AddrInfo{ID: p.ID, Addrs: []ma.Multiaddr{p.Addr}})
 			cancel()
 			if err != nil {

@@ -103,7 +103,7 @@ func (s *sender) run() {
 // write sends one frame and, when no other frame is waiting, flushes: a
 // burst of votes costs one system call, a lone vote no latency.
 func (s *sender) write(st network.Stream, w *bufio.Writer, frame []byte) error {
-	_ = st.SetWriteDeadline(time.Now().Add(s.t.cfg.WriteTimeout))
+	_ = st.SetWriteDeadline(time.Now().Add(transferTimeout(s.t.cfg.WriteTimeout, len(frame))))
 	var hdr [binary.MaxVarintLen64]byte
 	n := binary.PutUvarint(hdr[:], uint64(len(frame)))
 	if _, err := w.Write(hdr[:n]); err != nil {
@@ -119,7 +119,7 @@ func (s *sender) write(st network.Stream, w *bufio.Writer, frame []byte) error {
 }
 
 func (s *sender) open() (network.Stream, error) {
-	ctx, cancel := context.WithTimeout(s.t.ctx, s.t.cfg.WriteTimeout)
+	ctx, cancel := context.WithTimeout(s.t.ctx, s.t.cfg.DialTimeout)
 	defer cancel()
 	return s.t.host.NewStream(ctx, s.peer.ID, s.t.proto)
 }
@@ -133,10 +133,22 @@ func (s *sender) sleep(d time.Duration) bool {
 	}
 }
 
+// minTransferRate is the slowest a peer may send or receive a frame's
+// body: the deadline for a frame grows with its size, so a large block
+// fits on a slow link while a peer that trickles bytes is cut off.
+const minTransferRate = 1 << 20 // bytes per second
+
+// transferTimeout is base plus the time a frame of size bytes takes at
+// minTransferRate.
+func transferTimeout(base time.Duration, size int) time.Duration {
+	return base + time.Duration(size)*time.Second/minTransferRate
+}
+
 // handleStream reads frames from a peer's stream until it ends. The peer
 // is authenticated (the gater admitted only validators), so every frame's
 // sender is that validator; the Validator still checks that the payload's
-// signer is it.
+// signer is it. A peer has one inbound stream: a new one replaces the
+// old, so a peer cannot hold many half-read frames at once.
 func (t *Transport) handleStream(st network.Stream) {
 	defer st.Close()
 	from, ok := t.byID[st.Conn().RemotePeer()]
@@ -144,9 +156,11 @@ func (t *Transport) handleStream(st network.Stream) {
 		_ = st.Reset()
 		return
 	}
+	t.replaceInbound(from, st)
+	defer t.dropInbound(from, st)
 	r := bufio.NewReaderSize(st, 64<<10)
 	for {
-		frame, err := readFrame(r, t.cfg.MaxMessageBytes)
+		frame, err := t.readFrame(st, r)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && t.ctx.Err() == nil {
 				t.log.Debug("closing stream from peer", "peer", from, "err", err)
@@ -161,23 +175,52 @@ func (t *Transport) handleStream(st network.Stream) {
 			t.log.Debug("invalid message", "peer", from, "err", err)
 			continue
 		}
-		t.deliver(Inbound{From: from, Channel: Direct, Msg: msg})
+		if msg != nil { // nil: the validator handled it
+			t.deliver(Inbound{From: from, Channel: Direct, Msg: msg})
+		}
 	}
 }
 
-// readFrame reads one uvarint-length-prefixed frame, refusing a length
-// over max before allocating it.
-func readFrame(r *bufio.Reader, max int) ([]byte, error) {
+func (t *Transport) replaceInbound(from types.ValidatorIndex, st network.Stream) {
+	t.inboundMu.Lock()
+	old := t.inboundStreams[from]
+	t.inboundStreams[from] = st
+	t.inboundMu.Unlock()
+	if old != nil {
+		_ = old.Reset()
+	}
+}
+
+func (t *Transport) dropInbound(from types.ValidatorIndex, st network.Stream) {
+	t.inboundMu.Lock()
+	defer t.inboundMu.Unlock()
+	if t.inboundStreams[from] == st {
+		delete(t.inboundStreams, from)
+	}
+}
+
+// readFrame reads one uvarint-length-prefixed frame. It refuses a length
+// over the limit, and reads the body in chunks under a deadline that
+// grows with its size, so a peer that announces a large frame and sends
+// nothing holds neither the memory nor the stream for long.
+func (t *Transport) readFrame(st network.Stream, r *bufio.Reader) ([]byte, error) {
+	_ = st.SetReadDeadline(time.Time{}) // an idle stream between frames is normal
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
 		return nil, err
 	}
-	if n == 0 || n > uint64(max) {
-		return nil, fmt.Errorf("frame of %d bytes, want 1..%d", n, max)
+	if n == 0 || n > uint64(t.cfg.MaxMessageBytes) {
+		return nil, fmt.Errorf("frame of %d bytes, want 1..%d", n, t.cfg.MaxMessageBytes)
 	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return nil, err
+	_ = st.SetReadDeadline(time.Now().Add(transferTimeout(t.cfg.WriteTimeout, int(n))))
+	const chunk = 64 << 10
+	buf := make([]byte, 0, min(int(n), chunk))
+	for len(buf) < int(n) {
+		k := min(int(n)-len(buf), chunk)
+		buf = append(buf, make([]byte, k)...)
+		if _, err := io.ReadFull(r, buf[len(buf)-k:]); err != nil {
+			return nil, err
+		}
 	}
 	return buf, nil
 }

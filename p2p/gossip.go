@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"fmt"
+	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -23,6 +24,9 @@ type publication struct {
 	ch   Channel
 	data []byte
 }
+
+// gossipValidators bounds concurrent validations per topic.
+const gossipValidators = 8
 
 func startGossip(t *Transport) (*gossip, error) {
 	var direct []peer.AddrInfo
@@ -48,7 +52,11 @@ func startGossip(t *Transport) (*gossip, error) {
 	g := &gossip{ps: ps, publish: make(chan publication, t.cfg.PublishQueue)}
 	for _, ch := range []Channel{Proposals, Txs} {
 		name := fmt.Sprintf("/bftkit/%s/%s/1", t.cfg.ChainID, ch)
-		if err := ps.RegisterTopicValidator(name, t.topicValidator(ch)); err != nil {
+		// Bounded concurrency and a timeout: each validation holds a
+		// message of up to MaxMessageBytes while it waits for the node's
+		// verification workers.
+		if err := ps.RegisterTopicValidator(name, t.topicValidator(ch),
+			pubsub.WithValidatorConcurrency(gossipValidators), pubsub.WithValidatorTimeout(10*time.Second)); err != nil {
 			return nil, fmt.Errorf("p2p: topic %s: %w", name, err)
 		}
 		topic, err := ps.Join(name)
@@ -87,7 +95,9 @@ func (t *Transport) topicValidator(ch Channel) pubsub.ValidatorEx {
 			t.log.Debug("invalid gossip", "topic", ch, "author", from, "err", err)
 			return pubsub.ValidationReject
 		}
-		m.ValidatorData = Inbound{From: from, Channel: ch, Msg: msg}
+		if msg != nil { // nil: the validator handled it
+			m.ValidatorData = Inbound{From: from, Channel: ch, Msg: msg}
+		}
 		return pubsub.ValidationAccept
 	}
 }

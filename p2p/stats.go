@@ -9,8 +9,9 @@ type Stats struct {
 	// Invalid counts inbound messages the Validator rejected.
 	Invalid uint64
 	// DroppedSend counts outbound frames dropped: queue full or write
-	// failed. DroppedInbound counts validated messages dropped because
-	// the node fell behind.
+	// failed. DroppedInbound counts validated messages dropped at
+	// shutdown (while running, a full inbound queue holds the sender back
+	// instead).
 	DroppedSend, DroppedInbound uint64
 	// RefusedPeers counts connections from peers outside the set.
 	RefusedPeers uint64

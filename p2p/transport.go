@@ -38,6 +38,9 @@ type Transport struct {
 	inbound chan Inbound
 	stats   counters
 
+	inboundMu      sync.Mutex
+	inboundStreams map[types.ValidatorIndex]network.Stream
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -65,6 +68,8 @@ func New(cfg Config) (*Transport, error) {
 		proto:   protocol.ID("/bftkit/" + cfg.ChainID + "/consensus/1"),
 		byID:    make(map[peer.ID]types.ValidatorIndex, len(cfg.Peers)),
 		inbound: make(chan Inbound, cfg.InboundQueue),
+
+		inboundStreams: make(map[types.ValidatorIndex]network.Stream),
 	}
 	t.gater = &gater{allowed: make(map[peer.ID]bool, len(cfg.Peers)), log: log}
 	for _, p := range cfg.Peers {
