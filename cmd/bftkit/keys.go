@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bftkit/bftkit/crypto"
+	"github.com/bftkit/bftkit/p2p"
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -42,14 +43,18 @@ func newKeysGenCmd() *cobra.Command {
 func newKeysShowCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "show FILE",
-		Short: "Print a key file's genesis entry (public key and proof of possession)",
+		Short: "Print a key file's genesis entry (public key, proof of possession, libp2p peer ID)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sk, err := crypto.LoadKeyFile(args[0])
 			if err != nil {
 				return err
 			}
-			entry, err := json.MarshalIndent(types.GenesisValidatorFor(sk, "", "", ""), "", "  ")
+			_, peerID, err := p2p.Identity(sk)
+			if err != nil {
+				return err
+			}
+			entry, err := json.MarshalIndent(types.GenesisValidatorFor(sk, "", peerID.String(), ""), "", "  ")
 			if err != nil {
 				return err
 			}

@@ -41,11 +41,6 @@ func TestKeysGenThenShow(t *testing.T) {
 	require.ErrorContains(t, err, "chmod 600")
 }
 
-func TestTestnetSaysItIsNotBuiltYet(t *testing.T) {
-	_, err := run(t, "testnet")
-	require.ErrorIs(t, err, errTestnetNotBuilt)
-}
-
 func TestVersion(t *testing.T) {
 	out, err := run(t, "version")
 	require.NoError(t, err)

@@ -1,24 +1,138 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/bftkit/bftkit/config"
+	"github.com/bftkit/bftkit/node"
+	"github.com/bftkit/bftkit/types"
 )
 
-// errTestnetNotBuilt is returned until the local testnet lands: the command
-// exists so that the README's first command gives a clear answer meanwhile.
-var errTestnetNotBuilt = errors.New("the local testnet is not built yet: it arrives with the validator node " +
-	"and the testnet launcher (see docs/ARCHITECTURE.md, 'Status'); today bftkit ships its foundation: " +
-	"types, BLS crypto and quorum certificates")
+// testnetOptions describe a local testnet run.
+type testnetOptions struct {
+	protocol  string
+	nodes     int
+	byzantine string
+	loadRate  float64
+	txSize    int
+	duration  time.Duration
+	json      bool
+	home      string
+}
 
 func newTestnetCmd() *cobra.Command {
-	return &cobra.Command{
+	var o testnetOptions
+	cmd := &cobra.Command{
 		Use:   "testnet",
-		Short: "Start a local 4-validator network (not built yet)",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			return errTestnetNotBuilt
+		Short: "Start a local testnet (4 HotStuff validators, kvstore app, light load) until Ctrl-C",
+		Long: `testnet starts validators as separate processes on loopback ports (real libp2p,
+LevelDB and BLS), drives a light load of key=value transactions, and prints one
+status line per second: height, view, leader, committed tx/s, latency p50.
+Ctrl-C stops every validator cleanly and prints a summary.
+
+The validators' homes (keys, genesis, config, data, node logs) live in a
+temporary directory that is removed at the end, or in --home, which is kept.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runTestnet(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.protocol, "protocol", "hotstuff", "consensus protocol: "+strings.Join(config.Protocols, ", "))
+	fl.IntVar(&o.nodes, "nodes", 4, "number of validators")
+	fl.StringVar(&o.byzantine, "byzantine", "", "Byzantine validators by index, e.g. 3=equivocate,2=silent (known: "+
+		strings.Join(node.ByzantineBehaviours(node.ProtocolHotStuff), ", ")+")")
+	fl.Float64Var(&o.loadRate, "load-rate", 200, "transactions per second to submit (0: no load)")
+	fl.IntVar(&o.txSize, "tx-size", 100, "bytes per transaction")
+	fl.DurationVar(&o.duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
+	fl.BoolVar(&o.json, "json", false, "print a final summary as JSON instead of status lines")
+	fl.StringVar(&o.home, "home", "", "keep the validators' homes here (default: a temporary directory, removed at the end)")
+	cmd.AddCommand(newTestnetInitCmd())
+	return cmd
+}
+
+func (o *testnetOptions) check() (map[types.ValidatorIndex]string, error) {
+	switch {
+	case o.nodes < 1 || o.nodes > 64:
+		return nil, fmt.Errorf("--nodes: %d is outside 1..64 (a local testnet shares this machine)", o.nodes)
+	case o.loadRate < 0:
+		return nil, fmt.Errorf("--load-rate: must not be negative")
+	case o.duration < 0:
+		return nil, fmt.Errorf("--duration: must not be negative")
+	}
+	byz, err := parseByzantine(o.byzantine)
+	if err != nil {
+		return nil, err
+	}
+	known := node.ByzantineBehaviours(o.protocol)
+	for i, name := range byz {
+		if int(i) >= o.nodes {
+			return nil, fmt.Errorf("--byzantine: validator %d does not exist (validators are 0..%d)", i, o.nodes-1)
+		}
+		if !containsString(known, name) {
+			return nil, fmt.Errorf("--byzantine: unknown behaviour %q (known: %s)", name, strings.Join(known, ", "))
+		}
+	}
+	return byz, nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// runTestnet writes the homes, starts one process per validator, drives
+// the load and reports until ctx ends or the duration passes, then stops
+// every validator and prints the summary.
+func runTestnet(ctx context.Context, o testnetOptions, stdout, stderr io.Writer) error {
+	byz, err := o.check()
+	if err != nil {
+		return err
+	}
+	home, cleanup, err := testnetHome(o.home)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	ports, err := freeLoopbackPorts(2 * o.nodes)
+	if err != nil {
+		return err
+	}
+	if err := writeTestnet(initOptions{
+		nodes: o.nodes, out: home, hosts: []string{"127.0.0.1"}, ports: ports,
+		protocol: o.protocol, chainID: "bftkit-local",
+	}); err != nil {
+		return err
+	}
+	net, err := startValidators(home, o.nodes, byz)
+	if err != nil {
+		return err
+	}
+	defer net.stop(stderr)
+	if !o.json {
+		fmt.Fprintf(stderr, "started %d %s validators in %s (logs: node<i>/node.log); Ctrl-C stops\n", o.nodes, o.protocol, home)
+	}
+	if err := net.waitReady(ctx, 60*time.Second); err != nil {
+		return err
+	}
+	sum, err := driveTestnet(ctx, o, net, stderr)
+	if err != nil {
+		return err
+	}
+	return printTestnetSummary(stdout, sum, o.json)
 }

@@ -1,0 +1,67 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestDefaultRoundTripsThroughTOML(t *testing.T) {
+	f := Default()
+	data, err := f.Marshal()
+	require.NoError(t, err)
+	require.Contains(t, string(data), "# Length of one engine tick", "keys are documented in the file")
+	got, err := Parse(data)
+	require.NoError(t, err)
+	require.Equal(t, f, *got)
+}
+
+func TestPartialFileKeepsDefaults(t *testing.T) {
+	got, err := Parse([]byte("[consensus]\ntick_interval = '10ms'\n"))
+	require.NoError(t, err)
+	require.Equal(t, 10*time.Millisecond, got.Consensus.TickInterval.Duration)
+	require.Equal(t, Default().Mempool, got.Mempool)
+}
+
+func TestBadConfigNamesTheKey(t *testing.T) {
+	for name, tc := range map[string]struct{ toml, want string }{
+		"unknown key":       {"protcol = 'hotstuff'\n", "unknown key protcol"},
+		"unknown table key": {"[mempool]\nmax_tx = 3\n", "unknown key mempool.max_tx"},
+		"bad protocol":      {"protocol = 'paxos'\n", "protocol: \"paxos\""},
+		"bad duration":      {"[consensus]\ntick_interval = 'soon'\n", "tick_interval"},
+		"tick too short":    {"[consensus]\ntick_interval = '10us'\n", "consensus.tick_interval"},
+		"wrong type":        {"[mempool]\nmax_txs = 'many'\n", "mempool.max_txs"},
+		"zero mempool":      {"[mempool]\nmax_txs = 0\n", "mempool.max_txs: must be positive"},
+		"bad multiaddr":     {"p2p_listen = '127.0.0.1:26656'\n", "p2p_listen"},
+		"bad http listen":   {"http_listen = 'localhost'\n", "http_listen"},
+		"bad log level":     {"[log]\nlevel = 'loud'\n", "log.level"},
+		"empty key file":    {"key_file = ''\n", "key_file: required"},
+		"not toml":          {"protocol = \n", "line 1"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.toml))
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestLoadNamesTheFile(t *testing.T) {
+	home := t.TempDir()
+	_, err := Load(home)
+	require.ErrorContains(t, err, FileName)
+	require.NoError(t, os.WriteFile(filepath.Join(home, FileName), []byte("protocol = 'paxos'\n"), 0o600))
+	_, err = Load(home)
+	require.ErrorContains(t, err, filepath.Join(home, FileName))
+	require.NoError(t, os.WriteFile(filepath.Join(home, FileName), make([]byte, maxConfigBytes+1), 0o600))
+	_, err = Load(home)
+	require.ErrorContains(t, err, "larger than")
+}
+
+func TestPathIsRelativeToHome(t *testing.T) {
+	require.Equal(t, filepath.Join("/h", "genesis.json"), Path("/h", "genesis.json"))
+	require.Equal(t, "/etc/g.json", Path("/h", "/etc/g.json"))
+}
