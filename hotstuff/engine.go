@@ -47,8 +47,16 @@ type Config struct {
 	Leaders LeaderElection // nil: RoundRobin with DefaultViewsPerLeader
 
 	// BaseTimeoutTicks is a view's timeout; it doubles with each
-	// consecutive view that ends in a TC, up to MaxTimeoutTicks.
+	// consecutive view that ends in a TC beyond the first BackoffAfter,
+	// up to MaxTimeoutTicks.
 	BaseTimeoutTicks, MaxTimeoutTicks int
+	// BackoffAfter is how many consecutive timeouts pass before the
+	// timeout starts doubling. One crashed leader costs its own views and
+	// the view before (whose votes it was to aggregate): three timeouts
+	// in a row that say nothing about the network being slow. Doubling
+	// from the first of them made each pass of a crashed leader cost
+	// 1+2+4 base timeouts instead of 3.
+	BackoffAfter int
 	// ViewWindow is how far ahead of its view a replica buffers proposals
 	// (and collects votes and timeouts); messages further ahead are dropped.
 	ViewWindow uint64
@@ -70,7 +78,7 @@ type Config struct {
 func DefaultConfig(id types.ValidatorIndex, n int, chainID string, signer qc.Signer, scheme qc.Scheme) Config {
 	return Config{
 		ID: id, N: n, ChainID: chainID, Signer: signer, Scheme: scheme,
-		BaseTimeoutTicks: 20, MaxTimeoutTicks: 320, ViewWindow: 32,
+		BaseTimeoutTicks: 20, MaxTimeoutTicks: 320, BackoffAfter: DefaultViewsPerLeader + 1, ViewWindow: 32,
 		MaxBuffered: 256, MaxParked: 64, MaxFetching: 256,
 		MaxTxs: 1000, MaxBytes: 1 << 20, RetainCommitted: 1024,
 	}
@@ -84,6 +92,8 @@ func (c *Config) check() error {
 		return errors.New("hotstuff: a signer and a scheme are required")
 	case c.BaseTimeoutTicks < 1 || c.MaxTimeoutTicks < c.BaseTimeoutTicks:
 		return fmt.Errorf("hotstuff: timeouts %d..%d ticks are not a range", c.BaseTimeoutTicks, c.MaxTimeoutTicks)
+	case c.BackoffAfter < 0:
+		return errors.New("hotstuff: BackoffAfter must not be negative")
 	case c.ViewWindow < 1 || c.MaxBuffered < 1 || c.MaxParked < 1 || c.MaxFetching < 1 || c.RetainCommitted < 16:
 		return errors.New("hotstuff: window and buffer bounds must be positive")
 	}

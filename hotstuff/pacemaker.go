@@ -10,7 +10,8 @@ import (
 // that views eventually outlast any delay after the network stabilises).
 func (e *Engine) timeoutTicks() int {
 	t := e.cfg.BaseTimeoutTicks
-	for k := uint32(0); k < e.s.ConsecutiveTimeouts && t < e.cfg.MaxTimeoutTicks; k++ {
+	doublings := int(e.s.ConsecutiveTimeouts) - e.cfg.BackoffAfter
+	for k := 0; k < doublings && t < e.cfg.MaxTimeoutTicks; k++ {
 		t *= 2
 	}
 	return min(t, e.cfg.MaxTimeoutTicks)

@@ -233,3 +233,44 @@ func TestSameSeedSameRun(t *testing.T) {
 		require.Equal(t, a.Blocks, b.Blocks, "seed %d", seed)
 	}
 }
+
+// longestCommitGap runs s for ticks and returns the longest stretch of
+// ticks in which no honest node's height grew.
+func longestCommitGap(s *sim.Sim, ticks int) int {
+	longest, gap, last := 0, 0, s.MaxHonestHeight()
+	for range ticks {
+		s.Tick()
+		if h := s.MaxHonestHeight(); h > last {
+			last, gap = h, 0
+			continue
+		}
+		gap++
+		longest = max(longest, gap)
+	}
+	return longest
+}
+
+// One crashed validator makes three views in a row time out each time the
+// rotation reaches it: its own two, and the one before, whose votes it was
+// to aggregate. Those say nothing about a slow network, so the back-off
+// waits them out (BackoffAfter) and a pass costs about three base
+// timeouts. Doubling from the first timeout (BackoffAfter = 0, the
+// canary) costs 1+2+4.
+func TestCrashedLeaderCostsThreeBaseTimeoutsPerPass(t *testing.T) {
+	const base = 12 // hotstuffsim's BaseTimeoutTicks
+	gap := func(backoffAfter int) int {
+		cfg := sim.DefaultConfig(hotstuffsim.Protocol(hotstuffsim.Options{Mutate: func(c *hotstuff.Config) {
+			c.BackoffAfter = backoffAfter
+		}}), 4, 8)
+		cfg.Faults = sim.Profiles["none"](8)
+		s, err := sim.New(cfg)
+		require.NoError(t, err)
+		require.NoError(t, s.RunUntilHeight(5, 300))
+		s.Crash(2)
+		return longestCommitGap(s, 1000)
+	}
+	withGrace, canary := gap(hotstuff.DefaultViewsPerLeader+1), gap(0)
+	t.Logf("longest commit gap with one crashed leader: %d ticks (BackoffAfter 3), %d ticks (BackoffAfter 0)", withGrace, canary)
+	require.LessOrEqual(t, withGrace, 4*base, "a pass of the crashed leader should cost about three base timeouts")
+	require.GreaterOrEqual(t, canary, 7*base, "the canary doubles from the first timeout")
+}
