@@ -121,14 +121,17 @@ func (s *submitter) paced(loopCtx, postCtx context.Context, start, deadline time
 // the rest of the tick is skipped.
 func (s *submitter) send(ctx context.Context, n int) {
 	for n > 0 {
-		ep := s.pick(time.Now())
-		if ep == nil {
-			return
-		}
-		k := min(n, s.maxBatch)
+		// The slot first, then the endpoint: a request in flight may
+		// still answer 503 and put its endpoint in back-off.
 		if !s.acquire(ctx, nil) {
 			return
 		}
+		ep := s.pick(time.Now())
+		if ep == nil {
+			s.release()
+			return
+		}
+		k := min(n, s.maxBatch)
 		s.post(ctx, ep, k)
 		n -= k
 	}
@@ -139,13 +142,14 @@ func (s *submitter) send(ctx context.Context, n int) {
 func (s *submitter) unpaced(loopCtx, postCtx context.Context) {
 	k := min(unpacedBatch, s.maxBatch)
 	for loopCtx.Err() == nil {
-		ep := s.pick(time.Now())
-		if ep == nil {
-			sleep(loopCtx, s.cfg.BatchInterval/2)
-			continue
-		}
 		if !s.acquire(postCtx, loopCtx.Done()) {
 			return
+		}
+		ep := s.pick(time.Now())
+		if ep == nil {
+			s.release()
+			sleep(loopCtx, s.cfg.BatchInterval/2)
+			continue
 		}
 		s.post(postCtx, ep, k)
 	}
@@ -176,12 +180,14 @@ func (s *submitter) acquire(ctx context.Context, stop <-chan struct{}) bool {
 	}
 }
 
+func (s *submitter) release() { <-s.slots }
+
 // post reserves k sequence numbers (their submit time is now) and sends
 // them as one batch in the background, releasing the slot at the end.
 func (s *submitter) post(ctx context.Context, ep *endpoint, k int) {
 	first := s.ledger.reserve(k)
 	s.inFlight.Go(func() {
-		defer func() { <-s.slots }()
+		defer s.release()
 		body := node.EncodeTxBatch(s.codec.batch(first, k))
 		code, res, msg, err := s.client.postTxs(ctx, ep.url, body)
 		switch {
