@@ -72,7 +72,8 @@ type Config struct {
 	SendQueue int
 	// PublishQueue bounds the gossip messages waiting to be published.
 	PublishQueue int
-	// InboundQueue bounds validated messages waiting for the node.
+	// InboundQueue bounds validated messages waiting for the node, shared
+	// out equally among the peers (at least 64 each).
 	InboundQueue int
 	// DialBackoffMin and DialBackoffMax bound the reconnect back-off.
 	DialBackoffMin, DialBackoffMax time.Duration

@@ -229,3 +229,23 @@ func TestIdentityIsDeterministicAndDistinct(t *testing.T) {
 	require.NotEqual(t, a, b)
 	require.NoError(t, peer.ID(a).Validate())
 }
+
+// A peer that floods gets its turn, not the whole queue: with one peer's
+// 500 messages already waiting, another peer's single message is among
+// the first delivered.
+func TestInboundIsFairAcrossPeers(t *testing.T) {
+	c := newCluster(t, 3)
+	for i := range 500 {
+		require.NoError(t, c.nodes[1].Send(0, fmt.Appendf(nil, "flood %d", i)))
+	}
+	require.Eventually(t, func() bool { return c.nodes[0].Stats().MsgsIn[Direct] >= 500 }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, c.nodes[2].Send(0, []byte("lone")))
+	require.Eventually(t, func() bool { return c.nodes[0].Stats().MsgsIn[Direct] >= 501 }, 10*time.Second, 10*time.Millisecond)
+	for k := range 4 {
+		if in := receive(t, c.nodes[0]); in.Msg == "lone" {
+			t.Logf("the lone message came out at position %d", k)
+			return
+		}
+	}
+	t.Fatal("the lone message waited behind the flood")
+}

@@ -36,7 +36,13 @@ type Transport struct {
 	senders []*sender // by validator index; nil for self
 	gossip  *gossip
 	inbound chan Inbound
-	stats   counters
+	// fromPeer holds each peer's validated messages until the merger
+	// moves them to inbound, one peer at a time in turn: a peer that
+	// floods (with valid but useless messages) fills only its own queue
+	// and gets only its share of the node's attention.
+	fromPeer []chan Inbound
+	pending  chan struct{} // wakes the merger
+	stats    counters
 
 	inboundMu      sync.Mutex
 	inboundStreams map[types.ValidatorIndex]network.Stream
@@ -67,7 +73,8 @@ func New(cfg Config) (*Transport, error) {
 		cfg: cfg, log: log,
 		proto:   protocol.ID("/bftkit/" + cfg.ChainID + "/consensus/1"),
 		byID:    make(map[peer.ID]types.ValidatorIndex, len(cfg.Peers)),
-		inbound: make(chan Inbound, cfg.InboundQueue),
+		inbound: make(chan Inbound, 1),
+		pending: make(chan struct{}, 1),
 
 		inboundStreams: make(map[types.ValidatorIndex]network.Stream),
 	}
@@ -93,6 +100,12 @@ func New(cfg Config) (*Transport, error) {
 	t.host = h
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	h.SetStreamHandler(t.proto, t.handleStream)
+	t.fromPeer = make([]chan Inbound, len(cfg.Peers))
+	for i := range t.fromPeer {
+		t.fromPeer[i] = make(chan Inbound, max(cfg.InboundQueue/len(cfg.Peers), 64))
+	}
+	t.wg.Add(1)
+	go t.mergeInbound()
 	t.senders = make([]*sender, len(cfg.Peers))
 	for _, p := range cfg.Peers {
 		if p.Index == cfg.Self {
@@ -162,12 +175,47 @@ func (t *Transport) Close() error {
 	return err
 }
 
-// deliver hands a validated message to the node, waiting while the node
-// catches up (back-pressure on the peer's stream) until shutdown.
+// deliver queues a validated message from its peer, waiting while that
+// peer's queue is full (back-pressure on that peer's stream or gossip
+// only) until shutdown.
 func (t *Transport) deliver(in Inbound) {
 	select {
-	case t.inbound <- in:
+	case t.fromPeer[in.From] <- in:
 	case <-t.ctx.Done():
 		t.stats.droppedInbound.Add(1)
+		return
+	}
+	select {
+	case t.pending <- struct{}{}:
+	default:
+	}
+}
+
+// mergeInbound moves messages from the per-peer queues to Inbound, taking
+// at most one from each peer per pass.
+func (t *Transport) mergeInbound() {
+	defer t.wg.Done()
+	for {
+		moved := false
+		for _, q := range t.fromPeer {
+			select {
+			case in := <-q:
+				moved = true
+				select {
+				case t.inbound <- in:
+				case <-t.ctx.Done():
+					return
+				}
+			default:
+			}
+		}
+		if moved {
+			continue
+		}
+		select {
+		case <-t.pending:
+		case <-t.ctx.Done():
+			return
+		}
 	}
 }
