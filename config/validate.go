@@ -4,11 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/bftkit/bftkit/types"
 	ma "github.com/multiformats/go-multiaddr"
 )
+
+// viewTimeoutTicks is HotStuff's base view timeout in ticks
+// (hotstuff.DefaultConfig).
+const viewTimeoutTicks = 20
 
 // Protocols lists the consensus protocols a node runs.
 var Protocols = []string{"hotstuff"}
@@ -35,9 +41,11 @@ func (f *File) checkProtocol() error {
 }
 
 func (f *File) checkPaths() error {
-	for key, v := range map[string]string{"genesis_file": f.GenesisFile, "key_file": f.KeyFile, "data_dir": f.DataDir} {
-		if v == "" {
-			return fmt.Errorf("%s: required", key)
+	for _, p := range []struct{ key, value string }{
+		{"genesis_file", f.GenesisFile}, {"key_file", f.KeyFile}, {"data_dir", f.DataDir},
+	} {
+		if p.value == "" {
+			return fmt.Errorf("%s: required", p.key)
 		}
 	}
 	return nil
@@ -48,8 +56,12 @@ func (f *File) checkListen() error {
 		return fmt.Errorf("p2p_listen: %q is not a multiaddr like /ip4/127.0.0.1/tcp/26656: %v", f.P2PListen, err)
 	}
 	if f.HTTPListen != "" {
-		if _, _, err := net.SplitHostPort(f.HTTPListen); err != nil {
+		_, port, err := net.SplitHostPort(f.HTTPListen)
+		if err != nil {
 			return fmt.Errorf("http_listen: %q is not host:port: %v", f.HTTPListen, err)
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			return fmt.Errorf("http_listen: port %q is not a number in 0..65535", port)
 		}
 	}
 	return nil
@@ -74,6 +86,9 @@ func (f *File) checkConsensus() error {
 		return errors.New("consensus.tick_interval: must be at least 1ms")
 	case c.EmptyBlockInterval.Duration < 0:
 		return errors.New("consensus.empty_block_interval: must not be negative")
+	case c.EmptyBlockInterval.Duration >= viewTimeoutTicks*c.TickInterval.Duration/2:
+		return fmt.Errorf("consensus.empty_block_interval: %s must stay below half the view timeout (%d × consensus.tick_interval = %s), or an idle chain times out every view",
+			c.EmptyBlockInterval.Duration, viewTimeoutTicks, viewTimeoutTicks*c.TickInterval.Duration)
 	case c.VerifyWorkers < 0:
 		return errors.New("consensus.verify_workers: must not be negative")
 	}
@@ -84,8 +99,8 @@ func (f *File) checkMempool() error {
 	switch {
 	case f.Mempool.MaxTxs <= 0:
 		return errors.New("mempool.max_txs: must be positive")
-	case f.Mempool.MaxBytes <= 0:
-		return errors.New("mempool.max_bytes: must be positive")
+	case f.Mempool.MaxBytes < types.MaxTxBytes:
+		return fmt.Errorf("mempool.max_bytes: must hold at least one transaction of the largest size (%d bytes)", types.MaxTxBytes)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -24,6 +25,15 @@ const (
 	requestTimeout = 30 * time.Second
 )
 
+// postTimeout bounds one POST /txs. Admitting a batch takes milliseconds;
+// a node that has not answered in seconds is hung or overloaded, and its
+// endpoint should back off rather than keep its slots for the 30 s a
+// block download may need. A variable only so tests can shorten it.
+var postTimeout = 5 * time.Second
+
+// errPostTimeout is the cause of a POST /txs cancelled by postTimeout.
+var errPostTimeout = errors.New("POST /txs timed out")
+
 // client talks to the validators' HTTP API with one shared connection
 // pool: a connection per request would exhaust loopback ports at high rates.
 type client struct {
@@ -31,11 +41,12 @@ type client struct {
 }
 
 func newClient(maxInFlight, endpoints int) *client {
+	perHost := int(slices.Max(slotsPerEndpoint(maxInFlight, endpoints)))
 	tr := &http.Transport{
 		Proxy:                 nil, // validators are local; never route load through HTTP_PROXY
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:          maxInFlight + 2*endpoints,
-		MaxIdleConnsPerHost:   maxInFlight + 2, // every in-flight slot plus the follower can reuse one
+		MaxIdleConnsPerHost:   perHost + 2, // every in-flight slot plus the follower can reuse one
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: requestTimeout,
 	}
@@ -44,17 +55,24 @@ func newClient(maxInFlight, endpoints int) *client {
 
 func (c *client) close() { c.hc.CloseIdleConnections() }
 
-// postTxs sends one batch. It returns the status code and the decoded
-// answer (for 200 and 503), or for other codes the node's error message.
+// postTxs sends one batch, waiting at most postTimeout. It returns the
+// status code and the decoded answer (for 200 and 503), or for other
+// codes the node's error message.
 func (c *client) postTxs(ctx context.Context, endpoint string, body []byte) (int, node.TxBatchResponse, string, error) {
 	var res node.TxBatchResponse
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/txs", bytes.NewReader(body))
+	reqCtx, cancel := context.WithTimeoutCause(ctx, postTimeout, errPostTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, endpoint+"/txs", bytes.NewReader(body))
 	if err != nil {
 		return 0, res, "", err
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	code, data, err := c.do(req, maxAnswerBytes)
 	if err != nil {
+		if ctx.Err() == nil && context.Cause(reqCtx) == errPostTimeout {
+			// One message however far the request got.
+			err = fmt.Errorf("no answer within %s", postTimeout)
+		}
 		return 0, res, "", err
 	}
 	if code == http.StatusOK || code == http.StatusServiceUnavailable {

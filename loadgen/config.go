@@ -51,15 +51,31 @@ type Config struct {
 	// requests.
 	BatchInterval time.Duration
 	// MaxInFlight bounds concurrent POST /txs requests (default 4 per
-	// endpoint). When all are busy the schedule waits rather than piling
-	// up requests on a slow node.
+	// endpoint). It is split evenly among the endpoints, each getting at
+	// least one slot, and a request only takes a slot of its own
+	// endpoint: a validator that stops answering then holds its own
+	// slots, never the others'. An endpoint whose slots are all busy gets
+	// no batch; when no endpoint can take one, the rest of the tick is
+	// skipped (Result.Skipped) rather than piling up requests on slow
+	// nodes.
 	MaxInFlight int
-	// KeyPrefix starts every key so that two runs never submit the same
-	// transaction (the mempool would refuse duplicates) and so that this
-	// run recognises its own transactions in blocks. Default: random.
+	// KeyPrefix starts every key so that this run recognises its own
+	// transactions in blocks, and so that runs do not submit the same
+	// transactions. Two runs that overlap in time on one chain must never
+	// share a prefix: the mempool would refuse one run's transactions as
+	// duplicates of the other's, and each run would count the other's
+	// commits as its own, with meaningless latencies. Default: random.
 	KeyPrefix string
-	// DrainTimeout bounds the wait for commits after Duration.
+	// DrainTimeout bounds the wait for commits after the submit window
+	// (Duration, or until Stop).
 	DrainTimeout time.Duration
+	// Stop, if set, ends submission early when it is closed, as if
+	// Duration had passed: the submit window closes then, and Run drains
+	// as usual (bounded by DrainTimeout) and returns a nil error. This is
+	// the graceful stop (a first Ctrl-C, say); cancelling Run's context
+	// still stops everything at once, drain included. Closing Stop during
+	// the drain changes nothing.
+	Stop <-chan struct{}
 	// Progress, if set, is called about once a second from one goroutine
 	// (never concurrently, never after Run returns); it must not block
 	// for long.

@@ -24,8 +24,9 @@ import (
 type fakeNode struct {
 	commitDelay time.Duration
 	blockEvery  time.Duration
-	capacity    int // pending txs before answering 503; 0 = unlimited
-	dropEvery   int // admit every n-th tx but never commit it; 0 = none
+	capacity    int           // pending txs before answering 503; 0 = unlimited
+	dropEvery   int           // admit every n-th tx but never commit it; 0 = none
+	postDelay   time.Duration // how long POST /txs takes to answer
 
 	mu       sync.Mutex
 	pending  []fakeTx
@@ -120,6 +121,13 @@ func (f *fakeNode) handleTxs(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
+	if f.postDelay > 0 {
+		select {
+		case <-time.After(f.postDelay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	now := time.Now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -146,6 +154,13 @@ func (f *fakeNode) handleTxs(w http.ResponseWriter, r *http.Request) {
 		f.pending = append(f.pending, fakeTx{tx: tx, due: now.Add(f.commitDelay)})
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// admittedCount is how many transactions the node admitted.
+func (f *fakeNode) admittedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.admitted
 }
 
 func (f *fakeNode) stats() (posts map[string]int, dropped int, minGap time.Duration) {

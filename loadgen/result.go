@@ -12,19 +12,25 @@ import (
 
 // Result is what a run measured. Submitted ≥ Accepted + Rejected: the
 // difference is batches whose answer never came because the run was
-// cancelled. Committed counts this run's transactions seen in blocks;
+// cancelled or the drain ended first. Committed counts this run's transactions seen in blocks;
 // Uncommitted the accepted ones never seen before the drain ended.
 type Result struct {
-	Submitted   int `json:"submitted"`
+	Submitted int `json:"submitted"`
+	// Skipped counts transactions the paced schedule owed but never sent
+	// (so not in Submitted): debt forgiven after a stall, and ticks no
+	// endpoint could take (all backing off or with every slot busy).
+	// Non-zero means the offered load fell short of Rate by that much.
+	Skipped     int `json:"skipped"`
 	Accepted    int `json:"accepted"`
 	Rejected    int `json:"rejected"`
 	Committed   int `json:"committed"`
 	Uncommitted int `json:"uncommitted"`
 	// Elapsed is the whole run, drain included (elapsed_ms in JSON).
 	Elapsed time.Duration `json:"-"`
-	// SubmitRate is Submitted over the submit window (Duration, or less
-	// if cancelled); CommitRate is Committed over the time from the start
-	// to the last commit.
+	// SubmitRate is Submitted over the submit window: Duration (or up to
+	// the last submission, if a late tick submitted after it), or less if
+	// stopped or cancelled. CommitRate is Committed over the time from
+	// the start to the last commit.
 	SubmitRate float64 `json:"submit_rate"`
 	CommitRate float64 `json:"commit_rate"`
 	// Latency is commit latency, submit to seen in a block (latency_ms in
@@ -88,8 +94,12 @@ func (r *Result) UnmarshalJSON(data []byte) error {
 // (and the most frequent error, if any).
 func (r Result) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "submitted %d (%.1f tx/s): %d accepted, %d rejected; committed %d (%.1f tx/s), %d uncommitted; %s elapsed\n",
-		r.Submitted, r.SubmitRate, r.Accepted, r.Rejected, r.Committed, r.CommitRate, r.Uncommitted, roundDur(r.Elapsed))
+	fmt.Fprintf(&b, "submitted %d (%.1f tx/s)", r.Submitted, r.SubmitRate)
+	if r.Skipped > 0 {
+		fmt.Fprintf(&b, ", %d skipped", r.Skipped)
+	}
+	fmt.Fprintf(&b, ": %d accepted, %d rejected; committed %d (%.1f tx/s), %d uncommitted; %s elapsed\n",
+		r.Accepted, r.Rejected, r.Committed, r.CommitRate, r.Uncommitted, roundDur(r.Elapsed))
 	fmt.Fprintf(&b, "commit latency p50 %s, p90 %s, p99 %s, max %s",
 		roundDur(r.Latency.P50), roundDur(r.Latency.P90), roundDur(r.Latency.P99), roundDur(r.Latency.Max))
 	if msg, n, kinds := topError(r.Errors); n > 0 {
@@ -129,6 +139,8 @@ type Snapshot struct {
 	Elapsed   time.Duration
 	Submitted int
 	Committed int
+	// Skipped is Result.Skipped so far.
+	Skipped int
 	// CommitRate is commits per second since the previous report.
 	CommitRate float64
 	// P50 is the median commit latency so far.

@@ -10,16 +10,23 @@ import (
 const drainPoll = 5 * time.Millisecond
 
 // Run submits load as cfg describes and measures commit latency. It
-// submits for cfg.Duration, then keeps following the chain until every
-// accepted transaction is seen committed or cfg.DrainTimeout passes.
+// submits for cfg.Duration (or until cfg.Stop is closed), then keeps
+// following the chain until every accepted transaction is seen committed
+// or cfg.DrainTimeout passes.
 //
 // It fails before submitting anything, with a *FieldError, if cfg is
 // invalid or the first endpoint's /status cannot be read. When ctx is
 // cancelled it stops promptly and returns what it measured so far, with
 // ctx.Err().
 func Run(ctx context.Context, cfg Config) (Result, error) {
+	res, _, err := run(ctx, cfg)
+	return res, err
+}
+
+// run is Run, also returning the ledger for tests to inspect.
+func run(ctx context.Context, cfg Config) (Result, *ledger, error) {
 	if err := cfg.Validate(); err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	cfg = cfg.withDefaults()
 	c := newClient(cfg.MaxInFlight, len(cfg.Endpoints))
@@ -29,9 +36,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	st, err := c.status(ctx, cfg.Endpoints[0])
 	if err != nil {
 		if ctx.Err() != nil {
-			return Result{}, ctx.Err()
+			return Result{}, nil, ctx.Err()
 		}
-		return Result{}, fieldErr("endpoints", "%s/status: %v", cfg.Endpoints[0], err)
+		return Result{}, nil, fieldErr("endpoints", "%s/status: %v", cfg.Endpoints[0], err)
 	}
 
 	start := time.Now()
@@ -53,13 +60,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	defer cancelPosts()
 	s := newSubmitter(cfg, c, l, codec)
 	deadline := start.Add(cfg.Duration)
-	s.run(ctx, postCtx, start, deadline)
+	s.run(ctx, postCtx, start, deadline, cfg.Stop)
 	end := time.Now()
-	if end.After(deadline) {
-		l.endSubmission(deadline) // the last tick came a little late; the window was Duration
-	} else {
-		l.endSubmission(end)
-	}
+	l.endSubmission(end, deadline)
 
 	answered := make(chan struct{})
 	go func() { s.wait(); close(answered) }()
@@ -68,7 +71,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	<-answered
 	stopBackground()
 	bg.Wait()
-	return l.result(time.Now()), ctx.Err()
+	return l.result(time.Now()), l, ctx.Err()
 }
 
 // drain returns once the requests have all been answered (posted is

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -24,15 +25,97 @@ const (
 	mempoolFull = "mempool full (HTTP 503)"
 )
 
-// endpoint is one validator to submit to. After a 503 it is skipped for
-// one batch interval: a full mempool drains by committing blocks, and more
-// requests would only add work to the node that is behind.
+// Back-off after a failed POST /txs (transport error, timeout, or an
+// unexpected status): BatchInterval, doubling with each consecutive
+// failure up to maxBackoff, and reset by a success. A validator that is
+// down or hung then costs a request every few seconds, not every tick.
+const maxBackoff = 5 * time.Second
+
+// endpoint is one validator to submit to, with its own in-flight slots:
+// a validator that stops answering holds its own slots, never the
+// others'. After a 503 it is skipped for one batch interval: a full
+// mempool drains by committing blocks, and more requests would only add
+// work to the node that is behind. After a failure it is skipped
+// exponentially longer (see maxBackoff).
 type endpoint struct {
-	url          string
-	backoffUntil atomic.Int64 // UnixNano
+	url   string
+	slots int64
+	// inFlight is incremented only by the scheduling goroutine and
+	// decremented by the requests, so a check-then-increment there is
+	// safe.
+	inFlight atomic.Int64
+
+	mu           sync.Mutex
+	backoffUntil time.Time
+	failures     int // consecutive, for the exponential back-off
 }
 
-func (e *endpoint) backingOff(now time.Time) bool { return now.UnixNano() < e.backoffUntil.Load() }
+// ready reports whether a batch may go to e now.
+func (e *endpoint) ready(now time.Time) bool {
+	if e.inFlight.Load() >= e.slots {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return !now.Before(e.backoffUntil)
+}
+
+// failureLevel is the failure count a new request starts at.
+func (e *endpoint) failureLevel() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.failures
+}
+
+// failed backs e off after a request that started at failure level
+// level failed. Requests in flight together fail together: they raise
+// the level by one, not by one each.
+func (e *endpoint) failed(now time.Time, interval time.Duration, level int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failures = max(e.failures, level+1)
+	d := interval
+	for i := 1; i < e.failures && d < maxBackoff; i++ {
+		d *= 2
+	}
+	e.backoffUntil = later(e.backoffUntil, now.Add(min(d, maxBackoff)))
+}
+
+// full backs e off for one interval after a 503: the node is alive and
+// will have room after its next block.
+func (e *endpoint) full(now time.Time, interval time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.backoffUntil = later(e.backoffUntil, now.Add(interval))
+}
+
+func (e *endpoint) succeeded() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failures = 0
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// slotsPerEndpoint splits MaxInFlight evenly (the first endpoints get
+// the remainder), at least one each: an endpoint without a slot would
+// never be used.
+func slotsPerEndpoint(maxInFlight, endpoints int) []int64 {
+	slots := make([]int64, endpoints)
+	for i := range slots {
+		n := maxInFlight / endpoints
+		if i < maxInFlight%endpoints {
+			n++
+		}
+		slots[i] = int64(max(n, 1))
+	}
+	return slots
+}
 
 type submitter struct {
 	cfg      Config
@@ -40,8 +123,8 @@ type submitter struct {
 	ledger   *ledger
 	codec    txCodec
 	eps      []*endpoint
-	next     int // round-robin position; only the scheduling goroutine uses it
-	slots    chan struct{}
+	next     int           // round-robin position; only the scheduling goroutine uses it
+	freed    chan struct{} // a slot was released (buffered, 1)
 	inFlight sync.WaitGroup
 	maxBatch int
 }
@@ -49,21 +132,32 @@ type submitter struct {
 func newSubmitter(cfg Config, c *client, l *ledger, codec txCodec) *submitter {
 	s := &submitter{
 		cfg: cfg, client: c, ledger: l, codec: codec,
-		slots:    make(chan struct{}, cfg.MaxInFlight),
+		freed:    make(chan struct{}, 1),
 		maxBatch: min(nodeMaxBatchTxs, (nodeMaxBatchBytes-1)/(cfg.TxSize+3)), // 3: uvarint length of ≤ 64 KiB
 	}
-	for _, u := range cfg.Endpoints {
-		s.eps = append(s.eps, &endpoint{url: u})
+	slots := slotsPerEndpoint(cfg.MaxInFlight, len(cfg.Endpoints))
+	for i, u := range cfg.Endpoints {
+		s.eps = append(s.eps, &endpoint{url: u, slots: slots[i]})
 	}
 	return s
 }
 
-// run submits until deadline or until loopCtx is done. Requests use
-// postCtx, so those in flight at the deadline still get their answers;
-// wait() waits for them.
-func (s *submitter) run(loopCtx, postCtx context.Context, start, deadline time.Time) {
+// run submits until deadline, until stop is closed, or until loopCtx is
+// done. Requests use postCtx, so those in flight when the window closes
+// still get their answers; wait() waits for them.
+func (s *submitter) run(loopCtx, postCtx context.Context, start, deadline time.Time, stop <-chan struct{}) {
 	loopCtx, cancel := context.WithDeadline(loopCtx, deadline)
 	defer cancel()
+	if stop != nil {
+		// A closed Stop closes the window just as the deadline does.
+		go func() {
+			select {
+			case <-stop:
+				cancel()
+			case <-loopCtx.Done():
+			}
+		}()
+	}
 	if s.cfg.Rate > 0 {
 		s.paced(loopCtx, postCtx, start, deadline)
 	} else {
@@ -74,11 +168,14 @@ func (s *submitter) run(loopCtx, postCtx context.Context, start, deadline time.T
 func (s *submitter) wait() { s.inFlight.Wait() }
 
 // paced follows a token schedule: by time t it owes Rate·t transactions
-// and each tick sends what is owed, so a late tick catches up and timer
-// jitter does not bias the rate. Debt is capped at two intervals' worth:
-// after a stall (all slots busy, endpoints backing off) the load resumes
-// at the rate with at most one interval's extra burst, instead of
-// flooding the nodes with everything missed.
+// and each tick sends what is owed, so a tick that comes a little late
+// catches up and timer jitter alone does not bias the rate. The rate is
+// still not guaranteed: debt is capped at two intervals' worth, so after
+// a stall the load resumes at the rate with at most one interval's extra
+// burst instead of flooding the nodes with everything missed, and a tick
+// that no endpoint can take (all backing off or with every slot busy) is
+// dropped. Both count in Skipped, so a shortfall shows in the result
+// rather than only as a lower SubmitRate.
 func (s *submitter) paced(loopCtx, postCtx context.Context, start, deadline time.Time) {
 	perTick := s.cfg.Rate * s.cfg.BatchInterval.Seconds()
 	maxOwed := max(2*perTick, 1)
@@ -87,6 +184,7 @@ func (s *submitter) paced(loopCtx, postCtx context.Context, start, deadline time
 	var issued float64
 	for {
 		var now time.Time
+		last := false
 		select {
 		case <-postCtx.Done():
 			return
@@ -95,20 +193,27 @@ func (s *submitter) paced(loopCtx, postCtx context.Context, start, deadline time
 			if postCtx.Err() != nil {
 				return
 			}
-			now = deadline // the window closed between ticks: send what it still owes
+			// The window closed between ticks, at the deadline or on
+			// Stop: send what it still owes.
+			now, last = time.Now(), true
 		}
-		last := !now.Before(deadline)
-		if last {
-			now = deadline
+		if !now.Before(deadline) {
+			now, last = deadline, true
 		}
 		owed := s.cfg.Rate*now.Sub(start).Seconds() - issued
 		if owed > maxOwed {
-			issued += owed - maxOwed // forgiven, never sent
-			owed = maxOwed
+			forgiven := math.Floor(owed - maxOwed) // whole transactions; the fraction stays owed
+			if forgiven > 0 {
+				issued += forgiven
+				owed -= forgiven
+				s.ledger.skip(int(forgiven))
+			}
 		}
 		if n := int(owed); n > 0 {
 			issued += float64(n) // sent or skipped: either way not owed again
-			s.send(postCtx, n)
+			if skipped := s.send(postCtx, n); skipped > 0 {
+				s.ledger.skip(skipped)
+			}
 		}
 		if last {
 			return
@@ -117,77 +222,68 @@ func (s *submitter) paced(loopCtx, postCtx context.Context, start, deadline time
 }
 
 // send splits n transactions into batches within the node's limits and
-// posts them to the endpoints in turn. When every endpoint is backing off
-// the rest of the tick is skipped.
-func (s *submitter) send(ctx context.Context, n int) {
+// posts them to the endpoints in turn. When no endpoint can take a batch
+// the rest of the tick is skipped: waiting would only delay every later
+// tick behind the slowest node. It returns how many were skipped.
+func (s *submitter) send(ctx context.Context, n int) (skipped int) {
 	for n > 0 {
-		// The slot first, then the endpoint: a request in flight may
-		// still answer 503 and put its endpoint in back-off.
-		if !s.acquire(ctx, nil) {
-			return
-		}
 		ep := s.pick(time.Now())
 		if ep == nil {
-			s.release()
-			return
+			return n
 		}
 		k := min(n, s.maxBatch)
 		s.post(ctx, ep, k)
 		n -= k
 	}
+	return 0
 }
 
 // unpaced keeps every in-flight slot busy with a batch until the window
 // closes: "as fast as the nodes accept", with 503s as the brake.
 func (s *submitter) unpaced(loopCtx, postCtx context.Context) {
 	k := min(unpacedBatch, s.maxBatch)
+	retry := time.NewTimer(0)
+	defer retry.Stop()
 	for loopCtx.Err() == nil {
-		if !s.acquire(postCtx, loopCtx.Done()) {
-			return
-		}
 		ep := s.pick(time.Now())
 		if ep == nil {
-			s.release()
-			sleep(loopCtx, s.cfg.BatchInterval/2)
+			// Wait for a slot to free or, if every endpoint is backing
+			// off, for the back-off to pass.
+			retry.Reset(s.cfg.BatchInterval / 2)
+			select {
+			case <-s.freed:
+			case <-retry.C:
+			case <-loopCtx.Done():
+				return
+			}
 			continue
 		}
 		s.post(postCtx, ep, k)
 	}
 }
 
-// pick returns the next endpoint not backing off, round-robin, or nil.
+// pick returns the next endpoint that can take a batch now, round-robin,
+// or nil.
 func (s *submitter) pick(now time.Time) *endpoint {
 	for range s.eps {
 		ep := s.eps[s.next]
 		s.next = (s.next + 1) % len(s.eps)
-		if !ep.backingOff(now) {
+		if ep.ready(now) {
 			return ep
 		}
 	}
 	return nil
 }
 
-// acquire takes an in-flight slot, waiting for one; false if ctx or stop
-// ends first.
-func (s *submitter) acquire(ctx context.Context, stop <-chan struct{}) bool {
-	select {
-	case s.slots <- struct{}{}:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-stop:
-		return false
-	}
-}
-
-func (s *submitter) release() { <-s.slots }
-
-// post reserves k sequence numbers (their submit time is now) and sends
-// them as one batch in the background, releasing the slot at the end.
+// post reserves k sequence numbers (their submit time is now), takes
+// one of ep's slots and sends them as one batch in the background,
+// releasing the slot at the end.
 func (s *submitter) post(ctx context.Context, ep *endpoint, k int) {
 	first := s.ledger.reserve(k)
+	level := ep.failureLevel()
+	ep.inFlight.Add(1)
 	s.inFlight.Go(func() {
-		defer s.release()
+		defer s.release(ep)
 		body := node.EncodeTxBatch(s.codec.batch(first, k))
 		code, res, msg, err := s.client.postTxs(ctx, ep.url, body)
 		switch {
@@ -195,11 +291,13 @@ func (s *submitter) post(ctx context.Context, ep *endpoint, k int) {
 			// Interrupted: the outcome is unknown, so neither accepted
 			// nor rejected.
 		case err != nil:
-			s.ledger.settle(first, k, nil, 0, fmt.Sprintf("POST %s/txs: %v", ep.url, err))
+			ep.failed(time.Now(), s.cfg.BatchInterval, level)
+			s.ledger.lose(first, k, fmt.Sprintf("POST %s/txs: %v", ep.url, err))
 		case code == http.StatusOK:
+			ep.succeeded()
 			s.ledger.settle(first, k, res.Rejected, k, "")
 		case code == http.StatusServiceUnavailable:
-			ep.backoffUntil.Store(time.Now().Add(s.cfg.BatchInterval).UnixNano())
+			ep.full(time.Now(), s.cfg.BatchInterval)
 			// The last rejection is the full mempool; it and everything
 			// after it were not admitted.
 			cut, rejected := res.Accepted, res.Rejected
@@ -208,9 +306,19 @@ func (s *submitter) post(ctx context.Context, ep *endpoint, k int) {
 			}
 			s.ledger.settle(first, k, rejected, cut, mempoolFull)
 		default:
+			ep.failed(time.Now(), s.cfg.BatchInterval, level)
 			s.ledger.settle(first, k, nil, 0, fmt.Sprintf("HTTP %d: %s", code, msg))
 		}
 	})
+}
+
+// release frees ep's slot and wakes an unpaced loop waiting for one.
+func (s *submitter) release(ep *endpoint) {
+	ep.inFlight.Add(-1)
+	select {
+	case s.freed <- struct{}{}:
+	default:
+	}
 }
 
 // sleep waits d or until ctx is done.

@@ -45,7 +45,11 @@ func (c txCodec) batch(first uint64, n int) [][]byte {
 }
 
 // seq returns the sequence number of one of this run's transactions;
-// ok is false for anybody else's.
+// ok is false for anybody else's. Only the exact form appendTx writes is
+// accepted (lowercase base 36 without leading zeros, then a value of
+// 'v's): ParseUint alone would also take "00z" or "Z", so a foreign
+// transaction that merely looks alike could be counted as a commit of
+// this run's transaction z, with a made-up latency.
 func (c txCodec) seq(tx []byte) (uint64, bool) {
 	if len(tx) != c.size || !bytes.HasPrefix(tx, c.prefix) {
 		return 0, false
@@ -55,6 +59,19 @@ func (c txCodec) seq(tx []byte) (uint64, bool) {
 	if eq <= 0 {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(string(rest[:eq]), 36, 64)
-	return n, err == nil
+	digits, value := rest[:eq], rest[eq+1:]
+	for _, b := range value {
+		if b != 'v' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseUint(string(digits), 36, 64)
+	if err != nil {
+		return 0, false
+	}
+	var buf [16]byte // a uint64 has at most 13 base-36 digits
+	if !bytes.Equal(strconv.AppendUint(buf[:0], n, 36), digits) {
+		return 0, false
+	}
+	return n, true
 }

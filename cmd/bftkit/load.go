@@ -42,7 +42,7 @@ committed chain on the first endpoint, and reports how many committed and how
 long they took (p50/p90/p99/max from submit to commit). After --duration it
 waits up to --drain-timeout for the last commits. Ctrl-C stops early and still
 prints what was measured.`,
-		Example: "  bftkit load --endpoints http://127.0.0.1:26657,http://127.0.0.1:26667 --rate 2000 --duration 30s",
+		Example: "  bftkit load --endpoints http://127.0.0.1:26657,http://127.0.0.1:26659 --rate 2000 --duration 30s",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bftkit/bftkit/config"
+	"github.com/bftkit/bftkit/loadgen"
 	"github.com/bftkit/bftkit/node"
 	"github.com/bftkit/bftkit/types"
 )
@@ -27,6 +30,33 @@ type testnetOptions struct {
 	duration  time.Duration
 	json      bool
 	home      string
+	// interrupt is closed on the first Ctrl-C (or SIGTERM, SIGHUP): stop
+	// the load, let it drain briefly, and stop. A second one cancels the
+	// run's context at once.
+	interrupt <-chan struct{}
+}
+
+// interruptions closes the returned channel on the first SIGINT, SIGTERM
+// or SIGHUP (a closed terminal), and cancels on the second.
+func interruptions(ctx context.Context, cancel context.CancelFunc) <-chan struct{} {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	first := make(chan struct{})
+	go func() {
+		defer signal.Stop(sigs)
+		select {
+		case <-sigs:
+			close(first)
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return first
 }
 
 func newTestnetCmd() *cobra.Command {
@@ -43,8 +73,9 @@ The validators' homes (keys, genesis, config, data, node logs) live in a
 temporary directory that is removed at the end, or in --home, which is kept.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			o.interrupt = interruptions(ctx, cancel)
 			return runTestnet(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -53,9 +84,9 @@ temporary directory that is removed at the end, or in --home, which is kept.`,
 	fl.IntVar(&o.nodes, "nodes", 4, "number of validators")
 	fl.StringVar(&o.byzantine, "byzantine", "", "Byzantine validators by index, e.g. 3=equivocate,2=silent (known: "+
 		strings.Join(node.ByzantineBehaviours(node.ProtocolHotStuff), ", ")+")")
-	fl.Float64Var(&o.loadRate, "load-rate", 200, "transactions per second to submit (0: no load)")
+	fl.Float64Var(&o.loadRate, "load-rate", 200, "transactions per second to submit (0: no load; unlike 'bftkit load --rate 0', which means as fast as accepted)")
 	fl.IntVar(&o.txSize, "tx-size", 100, "bytes per transaction")
-	fl.DurationVar(&o.duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
+	fl.DurationVar(&o.duration, "duration", 0, "stop the load after this long, let it drain (up to 30 s) and stop (0: run until Ctrl-C)")
 	fl.BoolVar(&o.json, "json", false, "print a final summary as JSON instead of status lines")
 	fl.StringVar(&o.home, "home", "", "keep the validators' homes here (default: a temporary directory, removed at the end)")
 	cmd.AddCommand(newTestnetInitCmd())
@@ -66,8 +97,12 @@ func (o *testnetOptions) check() (map[types.ValidatorIndex]string, error) {
 	switch {
 	case o.nodes < 1 || o.nodes > 64:
 		return nil, fmt.Errorf("--nodes: %d is outside 1..64 (a local testnet shares this machine)", o.nodes)
-	case o.loadRate < 0:
-		return nil, fmt.Errorf("--load-rate: must not be negative")
+	case !(o.loadRate >= 0) || math.IsInf(o.loadRate, 1):
+		return nil, fmt.Errorf("--load-rate: %v is not a rate of transactions per second ≥ 0", o.loadRate)
+	case o.loadRate > 0 && o.txSize < loadgen.MinTxSize:
+		return nil, fmt.Errorf("--tx-size: %d is below the %d bytes a load transaction needs", o.txSize, loadgen.MinTxSize)
+	case o.txSize > types.MaxTxBytes:
+		return nil, fmt.Errorf("--tx-size: %d exceeds the transaction limit of %d bytes", o.txSize, types.MaxTxBytes)
 	case o.duration < 0:
 		return nil, fmt.Errorf("--duration: must not be negative")
 	}
@@ -75,25 +110,19 @@ func (o *testnetOptions) check() (map[types.ValidatorIndex]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f := (o.nodes - 1) / 3; len(byz) > f {
+		return nil, fmt.Errorf("--byzantine: %d Byzantine validators of %d; BFT tolerates at most f = %d (add --nodes, or expect the chain to stall or fork)", len(byz), o.nodes, f)
+	}
 	known := node.ByzantineBehaviours(o.protocol)
 	for i, name := range byz {
 		if int(i) >= o.nodes {
 			return nil, fmt.Errorf("--byzantine: validator %d does not exist (validators are 0..%d)", i, o.nodes-1)
 		}
-		if !containsString(known, name) {
+		if !slices.Contains(known, name) {
 			return nil, fmt.Errorf("--byzantine: unknown behaviour %q (known: %s)", name, strings.Join(known, ", "))
 		}
 	}
 	return byz, nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // runTestnet writes the homes, starts one process per validator, drives
@@ -125,14 +154,47 @@ func runTestnet(ctx context.Context, o testnetOptions, stdout, stderr io.Writer)
 	}
 	defer net.stop(stderr)
 	if !o.json {
-		fmt.Fprintf(stderr, "started %d %s validators in %s (logs: node<i>/node.log); Ctrl-C stops\n", o.nodes, o.protocol, home)
+		fmt.Fprintf(stderr, "started %d %s validators in %s (logs: node<i>/node.log); HTTP API: %s; Ctrl-C stops\n",
+			o.nodes, o.protocol, home, strings.Join(net.endpoints, " "))
 	}
-	if err := net.waitReady(ctx, 60*time.Second); err != nil {
+	readyCtx, ready := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-o.interrupt: // Ctrl-C while starting: a normal stop
+			ready()
+		case <-readyCtx.Done():
+		}
+	}()
+	err = net.waitReady(readyCtx, 60*time.Second)
+	ready()
+	if err != nil {
+		if isClosed(o.interrupt) {
+			return nil
+		}
 		return err
 	}
+	watchCtx, unwatch := context.WithCancel(ctx)
+	defer unwatch()
+	net.watch(watchCtx, stderr)
 	sum, err := driveTestnet(ctx, o, net, stderr)
+	unwatch()
 	if err != nil {
 		return err
 	}
-	return printTestnetSummary(stdout, sum, o.json)
+	if err := printTestnetSummary(stdout, sum, o.json); err != nil {
+		return err
+	}
+	if !sum.Agree {
+		return fmt.Errorf("the honest validators disagree at height %d: %v", sum.CommonHeight, sum.Dissent)
+	}
+	return nil
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,10 +18,12 @@ import (
 type testnetSummary struct {
 	Protocol string  `json:"protocol"`
 	Seconds  float64 `json:"seconds"`
-	// CommonHeight is the highest height every validator had committed at
-	// the end; Nodes report their block ID and app hash there, so agreement
-	// shows at a glance.
+	// CommonHeight is the highest height every answering honest validator
+	// had executed at the end; Nodes report their block ID and app hash
+	// there, and Agree says whether all honest ones hold the same.
 	CommonHeight uint64          `json:"common_height"`
+	Agree        bool            `json:"agree"`
+	Dissent      []int           `json:"dissent,omitempty"` // honest validators whose block or app hash differs from the first's
 	Nodes        []nodeSummary   `json:"nodes"`
 	Load         *loadgen.Result `json:"load,omitempty"`
 }
@@ -28,7 +31,7 @@ type testnetSummary struct {
 type nodeSummary struct {
 	Validator int    `json:"validator"`
 	Byzantine string `json:"byzantine,omitempty"`
-	Height    uint64 `json:"height"`
+	AppHeight uint64 `json:"app_height"` // executed height at the end
 	View      uint64 `json:"view"`
 	BlockID   string `json:"block_id"` // at CommonHeight
 	AppHash   string `json:"app_hash"` // after CommonHeight
@@ -39,44 +42,75 @@ type nodeSummary struct {
 // or the duration passes, then gathers the summary.
 func driveTestnet(ctx context.Context, o testnetOptions, ln *localNet, stderr io.Writer) (testnetSummary, error) {
 	start := time.Now()
-	statusCtx, stopStatus := context.WithCancel(ctx)
-	defer stopStatus()
 	var latest atomic.Pointer[loadgen.Snapshot]
+	var status sync.WaitGroup
+	statusCtx, stopStatus := context.WithCancel(ctx)
 	if !o.json {
-		go printStatusLines(statusCtx, ln, &latest, stderr)
+		status.Go(func() { printStatusLines(statusCtx, ln, &latest, stderr) })
 	}
 	sum := testnetSummary{Protocol: o.protocol}
 	if o.loadRate > 0 {
-		// The load stops submitting after the duration and then waits for
-		// its last transactions to commit; Ctrl-C (ctx) cuts both short.
+		// The load stops submitting after the duration or at the first
+		// Ctrl-C, then waits briefly for its last transactions to commit;
+		// a second Ctrl-C (ctx) cuts both short.
 		res, err := loadgen.Run(ctx, loadgen.Config{
 			Endpoints: ln.endpoints, Rate: o.loadRate, Duration: runDuration(o.duration), TxSize: o.txSize,
+			Stop: o.interrupt, DrainTimeout: testnetDrain,
 			Progress: func(s loadgen.Snapshot) { latest.Store(&s) },
 		})
 		if err != nil && ctx.Err() == nil {
+			stopStatus()
+			status.Wait()
 			return sum, fmt.Errorf("load: %w", err)
 		}
 		sum.Load = &res
 	} else {
-		wait := ctx
+		var timeout <-chan time.Time
 		if o.duration > 0 {
-			var cancel context.CancelFunc
-			wait, cancel = context.WithTimeout(ctx, o.duration)
-			defer cancel()
+			timeout = time.After(o.duration)
 		}
-		<-wait.Done()
+		select {
+		case <-ctx.Done():
+		case <-o.interrupt:
+		case <-timeout:
+		}
 	}
 	stopStatus()
+	status.Wait()
 	sum.Seconds = time.Since(start).Seconds()
-	// ctx may be cancelled (Ctrl-C): the summary still needs the
+	// ctx may be cancelled (a second Ctrl-C): the summary still needs the
 	// validators' answers.
 	collectCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
 	defer done()
 	sum.Nodes, sum.CommonHeight = collectNodes(collectCtx, ln)
-	for i := range sum.Nodes {
-		sum.Nodes[i].Byzantine = ln.byzantine[i]
-	}
+	sum.Agree, sum.Dissent = agreement(sum.Nodes)
 	return sum, nil
+}
+
+// testnetDrain bounds how long the testnet waits, once the load stops, for
+// its last transactions to commit.
+const testnetDrain = 10 * time.Second
+
+// agreement compares the honest validators that answered: the same block
+// ID and app hash at the common height, or the list of those that differ
+// from the first.
+func agreement(nodes []nodeSummary) (bool, []int) {
+	var ref *nodeSummary
+	var dissent []int
+	for i := range nodes {
+		n := &nodes[i]
+		if n.Byzantine != "" || n.Error != "" {
+			continue
+		}
+		if ref == nil {
+			ref = n
+			continue
+		}
+		if n.BlockID != ref.BlockID || n.AppHash != ref.AppHash {
+			dissent = append(dissent, n.Validator)
+		}
+	}
+	return ref != nil && len(dissent) == 0, dissent
 }
 
 // runDuration is the load's duration: until Ctrl-C when unbounded.
@@ -124,14 +158,14 @@ func collectNodes(ctx context.Context, ln *localNet) ([]nodeSummary, uint64) {
 	common := uint64(0)
 	first := true
 	for i, ep := range ln.endpoints {
-		out[i].Validator = i
+		out[i].Validator, out[i].Byzantine = i, ln.byzantine[i]
 		s, err := fetchStatus(ctx, ep)
 		if err != nil {
 			out[i].Error = err.Error()
 			continue
 		}
-		out[i].Height, out[i].View = s.AppHeight, s.View
-		if first || s.AppHeight < common {
+		out[i].AppHeight, out[i].View = s.AppHeight, s.View
+		if out[i].Byzantine == "" && (first || s.AppHeight < common) {
 			common, first = s.AppHeight, false
 		}
 	}
@@ -173,7 +207,12 @@ func printTestnetSummary(w io.Writer, sum testnetSummary, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(sum)
 	}
-	fmt.Fprintf(w, "\n%s testnet ran %.0f s; every validator reached height %d, where they hold:\n", sum.Protocol, sum.Seconds, sum.CommonHeight)
+	verdict := "all honest validators agree"
+	if !sum.Agree {
+		verdict = fmt.Sprintf("DISAGREEMENT (validators %v differ)", sum.Dissent)
+	}
+	fmt.Fprintf(w, "\n%s testnet ran %.0f s; at height %d, the highest every honest validator executed, %s:\n",
+		sum.Protocol, sum.Seconds, sum.CommonHeight, verdict)
 	for _, n := range sum.Nodes {
 		if n.Error != "" {
 			fmt.Fprintf(w, "  validator %d: %s\n", n.Validator, n.Error)
@@ -183,7 +222,7 @@ func printTestnetSummary(w io.Writer, sum testnetSummary, asJSON bool) error {
 		if n.Byzantine != "" {
 			role = " [Byzantine: " + n.Byzantine + "]"
 		}
-		fmt.Fprintf(w, "  validator %d%s: block %.16s…, app hash %.16s… (now at height %d)\n", n.Validator, role, n.BlockID, n.AppHash, n.Height)
+		fmt.Fprintf(w, "  validator %d%s: block %.16s…, app hash %.16s… (now at height %d)\n", n.Validator, role, n.BlockID, n.AppHash, n.AppHeight)
 	}
 	if sum.Load != nil {
 		fmt.Fprintf(w, "load: %s\n", sum.Load)

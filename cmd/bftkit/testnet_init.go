@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -44,7 +45,12 @@ which runs each validator in a container built from the repository's Dockerfile.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if hosts != "" {
-				o.hosts = strings.Split(hosts, ",")
+				if o.compose && cmd.Flags().Changed("hosts") {
+					return fmt.Errorf("--compose names the hosts node0..node%d itself; drop --hosts", o.nodes-1)
+				}
+				for _, h := range strings.Split(hosts, ",") {
+					o.hosts = append(o.hosts, strings.TrimSpace(h))
+				}
 			}
 			if err := writeTestnet(o); err != nil {
 				return err
@@ -82,7 +88,12 @@ func (o *initOptions) check() error {
 	case len(o.hosts) != o.nodes:
 		return fmt.Errorf("--hosts: %d hosts for %d validators (give one per validator, or one for all)", len(o.hosts), o.nodes)
 	}
-	if o.ports == nil && (o.basePort < 1 || o.basePort+2*o.nodes > 65535) {
+	for i, h := range o.hosts {
+		if err := checkHost(h); err != nil {
+			return fmt.Errorf("--hosts: host %d (%q): %v", i, h, err)
+		}
+	}
+	if o.ports == nil && (o.basePort < 1 || o.basePort+2*o.nodes > 65536) {
 		return fmt.Errorf("--base-port: %d leaves no room for %d validators below 65536", o.basePort, o.nodes)
 	}
 	if !slices.Contains(config.Protocols, o.protocol) {
@@ -190,4 +201,20 @@ func multiaddr(host string, port int) string {
 func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// hostPattern is a DNS name: letters, digits, '-' and '.'.
+var hostPattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
+
+// checkHost accepts an IP address or a DNS name.
+func checkHost(h string) error {
+	switch {
+	case h == "":
+		return fmt.Errorf("empty")
+	case net.ParseIP(h) != nil:
+		return nil
+	case !hostPattern.MatchString(h):
+		return fmt.Errorf("not an IP address or a DNS name")
+	}
+	return nil
 }

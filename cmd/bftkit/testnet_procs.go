@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,19 +20,42 @@ import (
 	"github.com/bftkit/bftkit/types"
 )
 
+// stopGrace is how long validators get to stop after SIGTERM before the
+// launcher kills them.
+const stopGrace = 20 * time.Second
+
 // localNet is the validator processes of a local testnet.
 type localNet struct {
-	procs     []*exec.Cmd
-	exited    []chan error // closed with the exit error when each process ends
-	endpoints []string     // http://127.0.0.1:port, by validator
-	logs      []string
+	procs     []*validatorProc
+	endpoints []string // http://127.0.0.1:port, by validator
 	byzantine []string // behaviour by validator, "" if honest
+}
+
+// validatorProc is one `bftkit node` child process.
+type validatorProc struct {
+	index int
+	cmd   *exec.Cmd
+	log   string
+	done  chan struct{} // closed when the process has exited
+	err   error         // its exit error, valid once done is closed
+}
+
+func (p *validatorProc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // testnetHome returns the directory to write homes into and a cleanup
 // that removes it if it is temporary.
 func testnetHome(keep string) (string, func(), error) {
 	if keep != "" {
+		if entries, err := os.ReadDir(keep); err == nil && len(entries) > 0 {
+			return "", nil, fmt.Errorf("--home: %s exists and is not empty; give a new directory (its keys and data are never overwritten)", keep)
+		}
 		return keep, func() {}, nil
 	}
 	dir, err := os.MkdirTemp("", "bftkit-testnet-")
@@ -60,6 +85,44 @@ func freeLoopbackPorts(n int) ([]int, error) {
 	return ports, nil
 }
 
+// spawner starts child processes from one OS thread that lives as long as
+// the launcher. Children get SIGKILL when that thread exits (Pdeathsig),
+// so validators never outlive a launcher that died without cleaning up
+// (kill -9, a crash); the thread must not be one the runtime may retire,
+// hence the locked goroutine.
+type spawner struct {
+	requests chan spawnRequest
+}
+
+type spawnRequest struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+var (
+	spawnerOnce sync.Once
+	theSpawner  *spawner
+)
+
+func getSpawner() *spawner {
+	spawnerOnce.Do(func() {
+		theSpawner = &spawner{requests: make(chan spawnRequest)}
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread lives until the process ends
+			for r := range theSpawner.requests {
+				r.done <- r.cmd.Start()
+			}
+		}()
+	})
+	return theSpawner
+}
+
+func (s *spawner) start(cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	s.requests <- spawnRequest{cmd: cmd, done: done}
+	return <-done
+}
+
 // startValidators runs `bftkit node --home home/node<i>` for each
 // validator, in its own process group so that a Ctrl-C reaches only this
 // launcher, which then stops the validators in order.
@@ -71,7 +134,7 @@ func startValidators(home string, n int, byz map[types.ValidatorIndex]string) (*
 	ln := &localNet{}
 	for i := range n {
 		dir := filepath.Join(home, fmt.Sprintf("node%d", i))
-		if err := ln.start(exe, dir, byz[types.ValidatorIndex(i)]); err != nil {
+		if err := ln.start(exe, i, dir, byz[types.ValidatorIndex(i)]); err != nil {
 			ln.stop(io.Discard)
 			return nil, err
 		}
@@ -79,8 +142,8 @@ func startValidators(home string, n int, byz map[types.ValidatorIndex]string) (*
 	return ln, nil
 }
 
-func (ln *localNet) start(exe, home, byz string) error {
-	f, err := loadHTTP(home)
+func (ln *localNet) start(exe string, i int, home, byz string) error {
+	f, err := config.Load(home)
 	if err != nil {
 		return err
 	}
@@ -95,32 +158,21 @@ func (ln *localNet) start(exe, home, byz string) error {
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := getSpawner().start(cmd); err != nil {
 		logFile.Close()
-		return fmt.Errorf("starting validator %s: %w", home, err)
+		return fmt.Errorf("starting validator %d: %w", i, err)
 	}
-	done := make(chan error, 1)
+	p := &validatorProc{index: i, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {
-		done <- cmd.Wait()
+		p.err = cmd.Wait()
 		logFile.Close()
-		close(done)
+		close(p.done)
 	}()
-	ln.procs = append(ln.procs, cmd)
-	ln.exited = append(ln.exited, done)
-	ln.endpoints = append(ln.endpoints, "http://"+f)
-	ln.logs = append(ln.logs, logPath)
+	ln.procs = append(ln.procs, p)
+	ln.endpoints = append(ln.endpoints, "http://"+f.HTTPListen)
 	ln.byzantine = append(ln.byzantine, byz)
 	return nil
-}
-
-// loadHTTP reads a home's HTTP listen address.
-func loadHTTP(home string) (string, error) {
-	f, err := config.Load(home)
-	if err != nil {
-		return "", err
-	}
-	return f.HTTPListen, nil
 }
 
 // waitReady waits until every validator answers /status, failing early
@@ -133,46 +185,64 @@ func (ln *localNet) waitReady(ctx context.Context, within time.Duration) error {
 				break
 			}
 			select {
-			case <-ln.exited[i]:
-				return fmt.Errorf("validator %d exited at start; the end of %s:\n%s", i, ln.logs[i], logTail(ln.logs[i]))
+			case <-ln.procs[i].done:
+				return fmt.Errorf("validator %d exited at start (%v); the end of %s:\n%s", i, ln.procs[i].err, ln.procs[i].log, logTail(ln.procs[i].log))
 			case <-ctx.Done():
 				return ctx.Err()
 			case <-time.After(50 * time.Millisecond):
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("validator %d did not answer on %s within %s; see %s", i, ep, within, ln.logs[i])
+				return fmt.Errorf("validator %d did not answer on %s within %s; see %s", i, ep, within, ln.procs[i].log)
 			}
 		}
 	}
 	return nil
 }
 
-// stop sends SIGTERM to every validator still running, waits for a clean
-// exit, and kills (SIGKILL) any still running after a grace period.
+// watch reports, once, each validator that exits while the testnet runs.
+func (ln *localNet) watch(ctx context.Context, w io.Writer) {
+	for _, p := range ln.procs {
+		go func() {
+			select {
+			case <-p.done:
+				fmt.Fprintf(w, "validator %d exited: %v; the end of %s:\n%s\n", p.index, p.err, p.log, logTail(p.log))
+			case <-ctx.Done():
+			}
+		}()
+	}
+}
+
+// stop sends SIGTERM to every validator still running, waits for them to
+// exit, and after stopGrace kills (SIGKILL) all that are left. Only the
+// processes this launcher started are signalled, through their handles.
 func (ln *localNet) stop(stderr io.Writer) {
-	for i, cmd := range ln.procs {
-		if !processDone(ln.exited[i]) {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
+	for _, p := range ln.procs {
+		if !p.exited() {
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		}
 	}
-	grace := time.After(20 * time.Second)
-	for i, cmd := range ln.procs {
+	deadline := time.NewTimer(stopGrace)
+	defer deadline.Stop()
+	for _, p := range ln.procs {
 		select {
-		case <-ln.exited[i]:
-		case <-grace:
-			fmt.Fprintf(stderr, "validator %d did not stop within 20 s; killing it\n", i)
-			_ = cmd.Process.Kill()
-			<-ln.exited[i]
+		case <-p.done:
+		case <-deadline.C:
+			ln.kill(stderr)
+			return
 		}
 	}
 }
 
-func processDone(done chan error) bool {
-	select {
-	case <-done:
-		return true
-	default:
-		return false
+// kill SIGKILLs every validator still running and waits for all of them.
+func (ln *localNet) kill(stderr io.Writer) {
+	for _, p := range ln.procs {
+		if !p.exited() {
+			fmt.Fprintf(stderr, "validator %d did not stop within %s; killing it\n", p.index, stopGrace)
+			_ = p.cmd.Process.Kill()
+		}
+	}
+	for _, p := range ln.procs {
+		<-p.done
 	}
 }
 
