@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,13 +37,25 @@ type gateway struct {
 	// and has not received: unsigned responses are accepted only against
 	// it, so a peer cannot make the loop hash blocks nobody asked for.
 	expected []atomic.Int64
+	// farFuture budgets, per proposer, proposals beyond the view window.
+	// A replica that fell behind needs them (their QC moves it to the
+	// current view), but only one; a Byzantine leader could otherwise
+	// sign endless proposals for its own future views, each costing every
+	// replica a verification.
+	farMu     sync.Mutex
+	farFuture []tokenBucket
 }
+
+// farFutureProposalsPerSecond is each proposer's budget of proposals
+// beyond the view window.
+const farFutureProposalsPerSecond = 4
 
 func newGateway(n *Node) *gateway {
 	return &gateway{
 		n: n, verify: n.proto.verify, metrics: n.metrics,
-		sem:      make(chan struct{}, n.cfg.VerifyWorkers),
-		expected: make([]atomic.Int64, n.cfg.Set.N()),
+		sem:       make(chan struct{}, n.cfg.VerifyWorkers),
+		expected:  make([]atomic.Int64, n.cfg.Set.N()),
+		farFuture: make([]tokenBucket, n.cfg.Set.N()),
 	}
 }
 
@@ -50,7 +63,7 @@ var (
 	errFromSelf     = errors.New("message claims to come from this validator")
 	errUnrequested  = errors.New("block response that was not asked for")
 	errNotLeader    = errors.New("proposal from a validator that does not lead its view")
-	errFarFuture    = errors.New("proposal for a view beyond the window")
+	errFarFuture    = errors.New("too many proposals for views beyond the window")
 	errShuttingDown = errors.New("node is stopping")
 )
 
@@ -155,13 +168,18 @@ func (g *gateway) checkSender(from types.ValidatorIndex, ch p2p.Channel, m types
 }
 
 // precheckProposal rejects, before any signature check and before gossip
-// relays it, a proposal whose proposer does not lead its view or whose
-// view is beyond the window the engine would buffer.
+// relays it, a proposal whose proposer does not lead its view, and
+// proposals beyond the view window past a small per-proposer budget.
 func (g *gateway) precheckProposal(b *types.Block) error {
 	if g.n.proto.leader(b.View) != b.Proposer {
 		return errNotLeader
 	}
-	if b.View > g.n.view.Load()+g.n.proto.viewWindow {
+	if b.View <= g.n.view.Load()+g.n.proto.viewWindow || int(b.Proposer) >= len(g.farFuture) {
+		return nil
+	}
+	g.farMu.Lock()
+	defer g.farMu.Unlock()
+	if !g.farFuture[b.Proposer].take(time.Now(), farFutureProposalsPerSecond, 1) {
 		return errFarFuture
 	}
 	return nil
