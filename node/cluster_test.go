@@ -3,13 +3,13 @@ package node
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/bftkit/bftkit/app"
+	"github.com/bftkit/bftkit/internal/ports"
 	"github.com/bftkit/bftkit/types"
 	"github.com/bftkit/bftkit/types/typestest"
 	"github.com/stretchr/testify/require"
@@ -54,18 +54,12 @@ func newCluster(t testing.TB, n int, observers ...Observer) *cluster {
 	return c
 }
 
-// freePorts asks the system for n free loopback ports. Another process
-// could take one before the node binds it; a test then fails with the
-// node's clear "cannot listen" error rather than hanging.
+// freePorts returns n free loopback ports below the ephemeral range (see
+// internal/ports for why not port 0).
 func freePorts(t testing.TB, n int) []int {
-	ports := make([]int, n)
-	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
-		defer ln.Close()
-	}
-	return ports
+	ps, err := ports.Free(n)
+	require.NoError(t, err)
+	return ps
 }
 
 // validatorConfig is the test configuration of validator i of genesis g,

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bftkit/bftkit/config"
+	"github.com/bftkit/bftkit/internal/ports"
 	"github.com/bftkit/bftkit/node"
 	"github.com/bftkit/bftkit/types"
 )
@@ -65,25 +65,10 @@ func testnetHome(keep string) (string, func(), error) {
 	return dir, func() { _ = os.RemoveAll(dir) }, nil
 }
 
-// freeLoopbackPorts asks the system for n distinct free ports.
-func freeLoopbackPorts(n int) ([]int, error) {
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			_ = ln.Close()
-		}
-	}()
-	ports := make([]int, n)
-	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("finding a free port: %w", err)
-		}
-		lns = append(lns, ln)
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
-	}
-	return ports, nil
-}
+// freeLoopbackPorts returns n free loopback ports below the ephemeral
+// range, where outbound connections cannot take them between the check
+// and the validator's bind (see internal/ports).
+func freeLoopbackPorts(n int) ([]int, error) { return ports.Free(n) }
 
 // spawner starts child processes from one OS thread that lives as long as
 // the launcher. Children get SIGKILL when that thread exits (Pdeathsig),
