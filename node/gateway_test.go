@@ -1,9 +1,11 @@
 package node
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/bftkit/bftkit/hotstuff"
+	"github.com/bftkit/bftkit/mempool"
 	"github.com/bftkit/bftkit/types"
 	"github.com/stretchr/testify/require"
 )
@@ -31,4 +33,21 @@ func TestPrecheckBudgetsFarFutureProposals(t *testing.T) {
 	other := block(1002) // another proposer has its own budget
 	require.NotEqual(t, far.Proposer, other.Proposer)
 	require.NoError(t, g.precheckProposal(other))
+}
+
+func TestFailureLogIsBoundedAndKeepsRepeatedHashes(t *testing.T) {
+	l := newFailureLog()
+	first := mempool.HashTx([]byte("first"))
+	l.put(first, "full")
+	l.put(first, "still full")
+	for i := range maxAsyncFailures - 1 {
+		l.put(mempool.HashTx(fmt.Appendf(nil, "tx%d", i)), "rejected")
+	}
+	reason, ok := l.get(first)
+	require.True(t, ok, "a repeated hash took one slot, so it is still remembered")
+	require.Equal(t, "still full", reason)
+	l.put(mempool.HashTx([]byte("one more")), "rejected")
+	_, ok = l.get(first)
+	require.False(t, ok, "the oldest is forgotten once the log is full")
+	require.Len(t, l.byHash, maxAsyncFailures)
 }

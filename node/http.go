@@ -427,6 +427,10 @@ func newFailureLog() *failureLog {
 func (l *failureLog) put(h mempool.TxHash, reason string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if _, known := l.byHash[h]; known {
+		l.byHash[h] = reason // one ring slot per hash: a second would evict it early
+		return
+	}
 	if len(l.order) < maxAsyncFailures {
 		l.order = append(l.order, h)
 	} else {
