@@ -27,6 +27,9 @@ type RoundRobin struct {
 	ViewsPerLeader int
 }
 
+// DefaultBaseTimeoutTicks is a view's timeout before any back-off.
+const DefaultBaseTimeoutTicks = 20
+
 // DefaultViewsPerLeader is the smallest term that keeps the three-chain
 // commit live with f crashed leaders anywhere in the rotation.
 const DefaultViewsPerLeader = 2
@@ -78,7 +81,7 @@ type Config struct {
 func DefaultConfig(id types.ValidatorIndex, n int, chainID string, signer qc.Signer, scheme qc.Scheme) Config {
 	return Config{
 		ID: id, N: n, ChainID: chainID, Signer: signer, Scheme: scheme,
-		BaseTimeoutTicks: 20, MaxTimeoutTicks: 320, BackoffAfter: DefaultViewsPerLeader + 1, ViewWindow: 32,
+		BaseTimeoutTicks: DefaultBaseTimeoutTicks, MaxTimeoutTicks: 16 * DefaultBaseTimeoutTicks, BackoffAfter: DefaultViewsPerLeader + 1, ViewWindow: 32,
 		MaxBuffered: 256, MaxParked: 64, MaxFetching: 256,
 		MaxTxs: 1000, MaxBytes: 1 << 20, RetainCommitted: 1024,
 	}

@@ -114,11 +114,13 @@ func (n *Node) noteCommitted(cbs []types.CommittedBlock) {
 		if n.cfg.Observe != nil {
 			n.cfg.Observe.Committed(cb)
 		}
-		if d, ok := n.proposals.committed(cb.ID); ok {
+		if d, ok := n.proposals.committed(cb.Block); ok {
 			n.metrics.commitSeconds.Observe(d.Seconds())
 		}
 	}
-	top := cbs[len(cbs)-1].Block.Height
+	last := cbs[len(cbs)-1]
+	top := last.Block.Height
+	n.lastCommittedID = last.ID
 	n.proposals.forgetUpTo(top)
 	n.metrics.height.Set(float64(top))
 }

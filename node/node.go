@@ -53,8 +53,9 @@ type Node struct {
 	// transactions (loop-owned): until it commits, the chain must keep
 	// moving.
 	txsAbove        uint64
-	proposals       *proposalLog // loop-owned
-	lastTimeoutView uint64       // loop-owned, for the view-timeout metric
+	proposals       *proposalLog  // loop-owned
+	lastTimeoutView uint64        // loop-owned, for the view-timeout metric
+	lastCommittedID types.BlockID // loop-owned, for /status
 	// view is the engine's view as of the last loop iteration, for the
 	// gateway (which must not touch the engine).
 	view atomic.Uint64
@@ -122,6 +123,9 @@ func New(cfg Config) (_ *Node, err error) {
 	}
 	n.view.Store(n.proto.view())
 	n.metrics.height.Set(float64(n.store.Height()))
+	if k := len(restored.Committed); k > 0 {
+		n.lastCommittedID = restored.Committed[k-1].ID
+	}
 	n.blocks = newBlockServer(n)
 	n.gateway = newGateway(n)
 	if n.net, err = n.startTransport(); err != nil {

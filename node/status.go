@@ -34,9 +34,7 @@ func (n *Node) publishStatus() {
 	height := n.store.Height()
 	var last string
 	if height > 0 {
-		if id, err := n.store.CommittedID(height); err == nil {
-			last = id.Hex()
-		}
+		last = n.lastCommittedID.Hex()
 	}
 	txs, _ := n.mempool.Size()
 	n.metrics.view.Set(float64(view))

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bftkit/bftkit/internal/ports"
 	"github.com/bftkit/bftkit/loadgen"
 	"github.com/bftkit/bftkit/node"
 )
@@ -112,7 +113,7 @@ func newLocalCluster(t *testing.T, n int) *localCluster {
 	t.Helper()
 	bin := e2eBinary(t)
 	dir := t.TempDir() // registered before the kill cleanup, so removed after it
-	ports, err := freeLoopbackPorts(2 * n)
+	ports, err := ports.Free(2 * n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +339,7 @@ func (c *localCluster) endpoints(nodes ...int) []string {
 func (c *localCluster) status(i int) (node.Status, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	return fetchStatus(ctx, c.eps[i])
+	return loadgen.Status(ctx, c.eps[i])
 }
 
 // mustStatus is validator i's status, failing the test if it cannot be had.
@@ -528,7 +529,7 @@ func e2eFetchBlock(ctx context.Context, ep string, h uint64) (node.BlockResponse
 	var err error
 	for range 3 {
 		var b node.BlockResponse
-		if b, err = fetchBlock(ctx, ep, h); err == nil {
+		if b, err = loadgen.Block(ctx, ep, h); err == nil {
 			return b, nil
 		}
 		if ctx.Err() != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bftkit/bftkit/config"
+	"github.com/bftkit/bftkit/internal/ports"
 	"github.com/bftkit/bftkit/loadgen"
 	"github.com/bftkit/bftkit/node"
 	"github.com/bftkit/bftkit/types"
@@ -138,7 +139,7 @@ func runTestnet(ctx context.Context, o testnetOptions, stdout, stderr io.Writer)
 		return err
 	}
 	defer cleanup()
-	ports, err := freeLoopbackPorts(2 * o.nodes)
+	ports, err := ports.Free(2 * o.nodes)
 	if err != nil {
 		return err
 	}

@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bftkit/bftkit/loadgen"
-	"github.com/bftkit/bftkit/node"
 )
 
 // testnetSummary is the final report of a testnet run (--json prints it).
@@ -133,7 +131,7 @@ func printStatusLines(ctx context.Context, ln *localNet, latest *atomic.Pointer[
 		}
 		line := "no validator answers"
 		for _, ep := range ln.endpoints {
-			if s, err := fetchStatus(ctx, ep); err == nil {
+			if s, err := loadgen.Status(ctx, ep); err == nil {
 				if ctx.Err() != nil {
 					return
 				}
@@ -159,7 +157,7 @@ func collectNodes(ctx context.Context, ln *localNet) ([]nodeSummary, uint64) {
 	first := true
 	for i, ep := range ln.endpoints {
 		out[i].Validator, out[i].Byzantine = i, ln.byzantine[i]
-		s, err := fetchStatus(ctx, ep)
+		s, err := loadgen.Status(ctx, ep)
 		if err != nil {
 			out[i].Error = err.Error()
 			continue
@@ -173,7 +171,7 @@ func collectNodes(ctx context.Context, ln *localNet) ([]nodeSummary, uint64) {
 		if out[i].Error != "" || common == 0 {
 			continue
 		}
-		b, err := fetchBlock(ctx, ep, common)
+		b, err := loadgen.Block(ctx, ep, common)
 		if err != nil {
 			out[i].Error = err.Error()
 			continue
@@ -181,24 +179,6 @@ func collectNodes(ctx context.Context, ln *localNet) ([]nodeSummary, uint64) {
 		out[i].BlockID, out[i].AppHash = b.ID, b.AppHash
 	}
 	return out, common
-}
-
-func fetchBlock(ctx context.Context, endpoint string, height uint64) (node.BlockResponse, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/block/%d", endpoint, height), nil)
-	if err != nil {
-		return node.BlockResponse{}, err
-	}
-	res, err := statusClient.Do(req)
-	if err != nil {
-		return node.BlockResponse{}, err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return node.BlockResponse{}, fmt.Errorf("block %d: %s", height, res.Status)
-	}
-	var b node.BlockResponse
-	err = json.NewDecoder(io.LimitReader(res.Body, 64<<20)).Decode(&b)
-	return b, err
 }
 
 func printTestnetSummary(w io.Writer, sum testnetSummary, asJSON bool) error {

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +13,7 @@ import (
 	"time"
 
 	"github.com/bftkit/bftkit/config"
-	"github.com/bftkit/bftkit/internal/ports"
-	"github.com/bftkit/bftkit/node"
+	"github.com/bftkit/bftkit/loadgen"
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -64,11 +61,6 @@ func testnetHome(keep string) (string, func(), error) {
 	}
 	return dir, func() { _ = os.RemoveAll(dir) }, nil
 }
-
-// freeLoopbackPorts returns n free loopback ports below the ephemeral
-// range, where outbound connections cannot take them between the check
-// and the validator's bind (see internal/ports).
-func freeLoopbackPorts(n int) ([]int, error) { return ports.Free(n) }
 
 // spawner starts child processes from one OS thread that lives as long as
 // the launcher. Children get SIGKILL when that thread exits (Pdeathsig),
@@ -166,7 +158,7 @@ func (ln *localNet) waitReady(ctx context.Context, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for i, ep := range ln.endpoints {
 		for {
-			if _, err := fetchStatus(ctx, ep); err == nil {
+			if _, err := loadgen.Status(ctx, ep); err == nil {
 				break
 			}
 			select {
@@ -229,28 +221,6 @@ func (ln *localNet) kill(stderr io.Writer) {
 	for _, p := range ln.procs {
 		<-p.done
 	}
-}
-
-var statusClient = &http.Client{Timeout: 2 * time.Second}
-
-func fetchStatus(ctx context.Context, endpoint string) (node.Status, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/status", nil)
-	if err != nil {
-		return node.Status{}, err
-	}
-	res, err := statusClient.Do(req)
-	if err != nil {
-		return node.Status{}, err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return node.Status{}, fmt.Errorf("%s/status: %s", endpoint, res.Status)
-	}
-	var s node.Status
-	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&s); err != nil {
-		return node.Status{}, err
-	}
-	return s, nil
 }
 
 // logTail returns the last lines of a log file, for error messages.
