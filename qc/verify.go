@@ -56,6 +56,12 @@ func NewSchemeVerifier(chainID string, n, quorum int, scheme Scheme) *Verifier {
 // ChainID is the chain certificates are checked for.
 func (v *Verifier) ChainID() string { return v.chainID }
 
+// N is the size of the validator set.
+func (v *Verifier) N() int { return v.n }
+
+// Quorum is how many distinct members a certificate needs.
+func (v *Verifier) Quorum() int { return v.quorum }
+
 // VerifySignature checks member i's signature over msg.
 func (v *Verifier) VerifySignature(i types.ValidatorIndex, msg, sig []byte) error {
 	if int(i) >= v.n {

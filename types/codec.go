@@ -21,6 +21,14 @@ func newPayload(t MsgType) (Payload, error) {
 		return new(PBFTPrePrepare), nil
 	case MsgPBFTVote:
 		return new(PBFTVote), nil
+	case MsgPBFTViewChange:
+		return new(PBFTViewChange), nil
+	case MsgPBFTNewView:
+		return new(PBFTNewView), nil
+	case MsgPBFTFetch:
+		return new(PBFTFetch), nil
+	case MsgPBFTCommitted:
+		return new(PBFTCommitted), nil
 	case MsgBlockRequest:
 		return new(BlockRequest), nil
 	case MsgBlockResponse:

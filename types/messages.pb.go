@@ -35,6 +35,10 @@ const (
 	MsgHotStuffTimeout  MsgType = 3
 	MsgPBFTPrePrepare   MsgType = 10
 	MsgPBFTVote         MsgType = 11
+	MsgPBFTViewChange   MsgType = 12
+	MsgPBFTNewView      MsgType = 13
+	MsgPBFTFetch        MsgType = 14
+	MsgPBFTCommitted    MsgType = 15
 	MsgBlockRequest     MsgType = 20
 	MsgBlockResponse    MsgType = 21
 )
@@ -46,6 +50,10 @@ var MsgType_name = map[int32]string{
 	3:  "MSG_HOTSTUFF_TIMEOUT",
 	10: "MSG_PBFT_PREPREPARE",
 	11: "MSG_PBFT_VOTE",
+	12: "MSG_PBFT_VIEW_CHANGE",
+	13: "MSG_PBFT_NEW_VIEW",
+	14: "MSG_PBFT_FETCH",
+	15: "MSG_PBFT_COMMITTED",
 	20: "MSG_BLOCK_REQUEST",
 	21: "MSG_BLOCK_RESPONSE",
 }
@@ -57,6 +65,10 @@ var MsgType_value = map[string]int32{
 	"MSG_HOTSTUFF_TIMEOUT":  3,
 	"MSG_PBFT_PREPREPARE":   10,
 	"MSG_PBFT_VOTE":         11,
+	"MSG_PBFT_VIEW_CHANGE":  12,
+	"MSG_PBFT_NEW_VIEW":     13,
+	"MSG_PBFT_FETCH":        14,
+	"MSG_PBFT_COMMITTED":    15,
 	"MSG_BLOCK_REQUEST":     20,
 	"MSG_BLOCK_RESPONSE":    21,
 }
@@ -528,7 +540,8 @@ func (m *PBFTVote) GetSignature() []byte {
 //   - MSG_HOTSTUFF_VOTE: VoteSignBytes(chain, view, digest_a / digest_b);
 //   - MSG_HOTSTUFF_TIMEOUT: TimeoutSignBytes(chain, view, high_qc_view_a / _b)
 //     (an honest node persists its timeout and only resends the same one);
-//   - MSG_PBFT_VOTE: PBFTVoteSignBytes(chain, phase, view, seq, digest_a / _b).
+//   - MSG_PBFT_VOTE: PBFTVoteSignBytes(chain, phase, view, seq, digest_a / _b);
+//   - MSG_PBFT_PRE_PREPARE: PrePrepareSignBytes(chain, view, seq, digest_a / _b).
 type DoubleSign struct {
 	Kind        MsgType        `protobuf:"varint,1,opt,name=kind,proto3,enum=bftkit.types.MsgType" json:"kind,omitempty"`
 	Signer      ValidatorIndex `protobuf:"varint,2,opt,name=signer,proto3,casttype=ValidatorIndex" json:"signer,omitempty"`
@@ -874,6 +887,658 @@ func (m *HotStuffSafety) GetTimeoutHighQc() *QuorumCert {
 	return nil
 }
 
+// PBFTPrepared is a prepared certificate (Castro-Liskov §4.2): the
+// primary's pre-prepare for (view, seq, digest), given by its signature over
+// PrePrepareSignBytes, and 2f prepares from distinct backups other than that
+// primary. View changes carry these as the set P (§4.4).
+type PBFTPrepared struct {
+	View                uint64    `protobuf:"varint,1,opt,name=view,proto3" json:"view,omitempty"`
+	Seq                 uint64    `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Digest              BlockID   `protobuf:"bytes,3,opt,name=digest,proto3,customtype=BlockID" json:"digest"`
+	PrePrepareSignature []byte    `protobuf:"bytes,4,opt,name=pre_prepare_signature,json=prePrepareSignature,proto3" json:"pre_prepare_signature,omitempty"`
+	Prepares            *PBFTCert `protobuf:"bytes,5,opt,name=prepares,proto3" json:"prepares,omitempty"`
+}
+
+func (m *PBFTPrepared) Reset()         { *m = PBFTPrepared{} }
+func (m *PBFTPrepared) String() string { return proto.CompactTextString(m) }
+func (*PBFTPrepared) ProtoMessage()    {}
+func (*PBFTPrepared) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d4837ea181c130f8, []int{10}
+}
+func (m *PBFTPrepared) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *PBFTPrepared) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_PBFTPrepared.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *PBFTPrepared) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_PBFTPrepared.Merge(m, src)
+}
+func (m *PBFTPrepared) XXX_Size() int {
+	return m.Size()
+}
+func (m *PBFTPrepared) XXX_DiscardUnknown() {
+	xxx_messageInfo_PBFTPrepared.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_PBFTPrepared proto.InternalMessageInfo
+
+func (m *PBFTPrepared) GetView() uint64 {
+	if m != nil {
+		return m.View
+	}
+	return 0
+}
+
+func (m *PBFTPrepared) GetSeq() uint64 {
+	if m != nil {
+		return m.Seq
+	}
+	return 0
+}
+
+func (m *PBFTPrepared) GetPrePrepareSignature() []byte {
+	if m != nil {
+		return m.PrePrepareSignature
+	}
+	return nil
+}
+
+func (m *PBFTPrepared) GetPrepares() *PBFTCert {
+	if m != nil {
+		return m.Prepares
+	}
+	return nil
+}
+
+// PBFTViewChange asks to move to view (Castro-Liskov §4.4). stable is the
+// proof C of the sender's last stable checkpoint (nil while that is
+// genesis); prepared is P, one certificate per sequence number above it,
+// from the highest view in which the sender prepared that number.
+type PBFTViewChange struct {
+	View     uint64          `protobuf:"varint,1,opt,name=view,proto3" json:"view,omitempty"`
+	Replica  ValidatorIndex  `protobuf:"varint,2,opt,name=replica,proto3,casttype=ValidatorIndex" json:"replica,omitempty"`
+	Stable   *PBFTCert       `protobuf:"bytes,3,opt,name=stable,proto3" json:"stable,omitempty"`
+	Prepared []*PBFTPrepared `protobuf:"bytes,4,rep,name=prepared,proto3" json:"prepared,omitempty"`
+	// signature over ViewChangeSignBytes(chain, view, hash of the message
+	// with this field empty).
+	Signature []byte `protobuf:"bytes,5,opt,name=signature,proto3" json:"signature,omitempty"`
+}
+
+func (m *PBFTViewChange) Reset()         { *m = PBFTViewChange{} }
+func (m *PBFTViewChange) String() string { return proto.CompactTextString(m) }
+func (*PBFTViewChange) ProtoMessage()    {}
+func (*PBFTViewChange) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d4837ea181c130f8, []int{11}
+}
+func (m *PBFTViewChange) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *PBFTViewChange) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_PBFTViewChange.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *PBFTViewChange) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_PBFTViewChange.Merge(m, src)
+}
+func (m *PBFTViewChange) XXX_Size() int {
+	return m.Size()
+}
+func (m *PBFTViewChange) XXX_DiscardUnknown() {
+	xxx_messageInfo_PBFTViewChange.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_PBFTViewChange proto.InternalMessageInfo
+
+func (m *PBFTViewChange) GetView() uint64 {
+	if m != nil {
+		return m.View
+	}
+	return 0
+}
+
+func (m *PBFTViewChange) GetReplica() ValidatorIndex {
+	if m != nil {
+		return m.Replica
+	}
+	return 0
+}
+
+func (m *PBFTViewChange) GetStable() *PBFTCert {
+	if m != nil {
+		return m.Stable
+	}
+	return nil
+}
+
+func (m *PBFTViewChange) GetPrepared() []*PBFTPrepared {
+	if m != nil {
+		return m.Prepared
+	}
+	return nil
+}
+
+func (m *PBFTViewChange) GetSignature() []byte {
+	if m != nil {
+		return m.Signature
+	}
+	return nil
+}
+
+// PBFTOrder is one pre-prepare of a new-view's set O: the new primary's
+// signature over PrePrepareSignBytes(view, seq, digest). The block travels
+// separately (fetched by digest) or, for a null request, is rebuilt by
+// every replica (NullBlock).
+type PBFTOrder struct {
+	Seq       uint64  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Digest    BlockID `protobuf:"bytes,2,opt,name=digest,proto3,customtype=BlockID" json:"digest"`
+	Signature []byte  `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
+}
+
+func (m *PBFTOrder) Reset()         { *m = PBFTOrder{} }
+func (m *PBFTOrder) String() string { return proto.CompactTextString(m) }
+func (*PBFTOrder) ProtoMessage()    {}
+func (*PBFTOrder) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d4837ea181c130f8, []int{12}
+}
+func (m *PBFTOrder) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *PBFTOrder) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_PBFTOrder.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *PBFTOrder) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_PBFTOrder.Merge(m, src)
+}
+func (m *PBFTOrder) XXX_Size() int {
+	return m.Size()
+}
+func (m *PBFTOrder) XXX_DiscardUnknown() {
+	xxx_messageInfo_PBFTOrder.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_PBFTOrder proto.InternalMessageInfo
+
+func (m *PBFTOrder) GetSeq() uint64 {
+	if m != nil {
+		return m.Seq
+	}
+	return 0
+}
+
+func (m *PBFTOrder) GetSignature() []byte {
+	if m != nil {
+		return m.Signature
+	}
+	return nil
+}
+
+// PBFTNewView starts view (Castro-Liskov §4.4): V, the 2f+1 view-changes the
+// new primary collected, and O, the pre-prepares it derived from them.
+// Backups recompute O from V and reject a new-view whose O differs.
+type PBFTNewView struct {
+	View        uint64            `protobuf:"varint,1,opt,name=view,proto3" json:"view,omitempty"`
+	Primary     ValidatorIndex    `protobuf:"varint,2,opt,name=primary,proto3,casttype=ValidatorIndex" json:"primary,omitempty"`
+	ViewChanges []*PBFTViewChange `protobuf:"bytes,3,rep,name=view_changes,json=viewChanges,proto3" json:"view_changes,omitempty"`
+	PrePrepares []*PBFTOrder      `protobuf:"bytes,4,rep,name=pre_prepares,json=prePrepares,proto3" json:"pre_prepares,omitempty"`
+	// signature over NewViewSignBytes(chain, view, hash of the message with
+	// this field empty).
+	Signature []byte `protobuf:"bytes,5,opt,name=signature,proto3" json:"signature,omitempty"`
+}
+
+func (m *PBFTNewView) Reset()         { *m = PBFTNewView{} }
+func (m *PBFTNewView) String() string { return proto.CompactTextString(m) }
+func (*PBFTNewView) ProtoMessage()    {}
+func (*PBFTNewView) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d4837ea181c130f8, []int{13}
+}
+func (m *PBFTNewView) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *PBFTNewView) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_PBFTNewView.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *PBFTNewView) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_PBFTNewView.Merge(m, src)
+}
+func (m *PBFTNewView) XXX_Size() int {
+	return m.Size()
+}
+func (m *PBFTNewView) XXX_DiscardUnknown() {
+	xxx_messageInfo_PBFTNewView.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_PBFTNewView proto.InternalMessageInfo
+
+func (m *PBFTNewView) GetView() uint64 {
+	if m != nil {
+		return m.View
+	}
+	return 0
+}
+
+func (m *PBFTNewView) GetPrimary() ValidatorIndex {
+	if m != nil {
+		return m.Primary
+	}
+	return 0
+}
+
+func (m *PBFTNewView) GetViewChanges() []*PBFTViewChange {
+	if m != nil {
+		return m.ViewChanges
+	}
+	return nil
+}
+
+func (m *PBFTNewView) GetPrePrepares() []*PBFTOrder {
+	if m != nil {
+		return m.PrePrepares
+	}
+	return nil
+}
+
+func (m *PBFTNewView) GetSignature() []byte {
+	if m != nil {
+		return m.Signature
+	}
+	return nil
+}
+
+// PBFTFetch asks a peer for committed blocks from_seq .. from_seq+count-1,
+// each with its commit certificate. Unsigned, like BlockRequest.
+type PBFTFetch struct {
+	Sender  ValidatorIndex `protobuf:"varint,1,opt,name=sender,proto3,casttype=ValidatorIndex" json:"sender,omitempty"`
+	FromSeq uint64         `protobuf:"varint,2,opt,name=from_seq,json=fromSeq,proto3" json:"from_seq,omitempty"`
+	Count   uint32         `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+}
+
+func (m *PBFTFetch) Reset()         { *m = PBFTFetch{} }
+func (m *PBFTFetch) String() string { return proto.CompactTextString(m) }
+func (*PBFTFetch) ProtoMessage()    {}
+func (*PBFTFetch) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d4837ea181c130f8, []int{14}
+}
+func (m *PBFTFetch) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *PBFTFetch) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_PBFTFetch.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *PBFTFetch) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_PBFTFetch.Merge(m, src)
+}
+func (m *PBFTFetch) XXX_Size() int {
+	return m.Size()
+}
+func (m *PBFTFetch) XXX_DiscardUnknown() {
+	xxx_messageInfo_PBFTFetch.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_PBFTFetch proto.InternalMessageInfo
+
+func (m *PBFTFetch) GetSender() ValidatorIndex {
+	if m != nil {
+		return m.Sender
+	}
+	return 0
+}
+
+func (m *PBFTFetch) GetFromSeq() uint64 {
+	if m != nil {
+		return m.FromSeq
+	}
+	return 0
+}
+
+func (m *PBFTFetch) GetCount() uint32 {
+	if m != nil {
+		return m.Count
+	}
+	return 0
+}
+
+// PBFTCommitted is one committed block and the 2f+1 commits that prove it
+// (a commit certificate proves a commit on its own). Unsigned: the
+// certificate is what the receiver trusts.
+type PBFTCommitted struct {
+	Sender ValidatorIndex `protobuf:"varint,1,opt,name=sender,proto3,casttype=ValidatorIndex" json:"sender,omitempty"`
+	Block  *Block         `protobuf:"bytes,2,opt,name=block,proto3" json:"block,omitempty"`
+	Commit *PBFTCert      `protobuf:"bytes,3,opt,name=commit,proto3" json:"commit,omitempty"`
+}
+
+func (m *PBFTCommitted) Reset()         { *m = PBFTCommitted{} }
+func (m *PBFTCommitted) String() string { return proto.CompactTextString(m) }
+func (*PBFTCommitted) ProtoMessage()    {}
+func (*PBFTCommitted) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d4837ea181c130f8, []int{15}
+}
+func (m *PBFTCommitted) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *PBFTCommitted) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_PBFTCommitted.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *PBFTCommitted) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_PBFTCommitted.Merge(m, src)
+}
+func (m *PBFTCommitted) XXX_Size() int {
+	return m.Size()
+}
+func (m *PBFTCommitted) XXX_DiscardUnknown() {
+	xxx_messageInfo_PBFTCommitted.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_PBFTCommitted proto.InternalMessageInfo
+
+func (m *PBFTCommitted) GetSender() ValidatorIndex {
+	if m != nil {
+		return m.Sender
+	}
+	return 0
+}
+
+func (m *PBFTCommitted) GetBlock() *Block {
+	if m != nil {
+		return m.Block
+	}
+	return nil
+}
+
+func (m *PBFTCommitted) GetCommit() *PBFTCert {
+	if m != nil {
+		return m.Commit
+	}
+	return nil
+}
+
+// PBFTCommitProof is what a PBFT engine stores as CommittedBlock.Proof: the
+// commit certificate and the history digest after the block (the digest
+// checkpoints carry), so that a restarted replica resumes the digest from
+// its last stored block.
+type PBFTCommitProof struct {
+	Commit        *PBFTCert `protobuf:"bytes,1,opt,name=commit,proto3" json:"commit,omitempty"`
+	HistoryDigest []byte    `protobuf:"bytes,2,opt,name=history_digest,json=historyDigest,proto3" json:"history_digest,omitempty"`
+}
+
+func (m *PBFTCommitProof) Reset()         { *m = PBFTCommitProof{} }
+func (m *PBFTCommitProof) String() string { return proto.CompactTextString(m) }
+func (*PBFTCommitProof) ProtoMessage()    {}
+func (*PBFTCommitProof) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d4837ea181c130f8, []int{16}
+}
+func (m *PBFTCommitProof) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *PBFTCommitProof) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_PBFTCommitProof.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *PBFTCommitProof) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_PBFTCommitProof.Merge(m, src)
+}
+func (m *PBFTCommitProof) XXX_Size() int {
+	return m.Size()
+}
+func (m *PBFTCommitProof) XXX_DiscardUnknown() {
+	xxx_messageInfo_PBFTCommitProof.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_PBFTCommitProof proto.InternalMessageInfo
+
+func (m *PBFTCommitProof) GetCommit() *PBFTCert {
+	if m != nil {
+		return m.Commit
+	}
+	return nil
+}
+
+func (m *PBFTCommitProof) GetHistoryDigest() []byte {
+	if m != nil {
+		return m.HistoryDigest
+	}
+	return nil
+}
+
+// PBFTSlot is one sequence number of a PBFT replica's log, as it must
+// survive a crash (types.Ready contract). What the replica sent follows
+// from it: a backup sent a prepare exactly for the pre-prepare it accepted,
+// and a commit exactly for a number prepared in the current view; so after
+// a restart it resends those and never a conflicting one.
+type PBFTSlot struct {
+	Seq uint64 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// The pre-prepare accepted last, in pre_prepare_view (signature empty if
+	// none): the replica accepts no other digest for that view.
+	PrePrepareView      uint64  `protobuf:"varint,2,opt,name=pre_prepare_view,json=prePrepareView,proto3" json:"pre_prepare_view,omitempty"`
+	Digest              BlockID `protobuf:"bytes,3,opt,name=digest,proto3,customtype=BlockID" json:"digest"`
+	PrePrepareSignature []byte  `protobuf:"bytes,4,opt,name=pre_prepare_signature,json=prePrepareSignature,proto3" json:"pre_prepare_signature,omitempty"`
+	// prepared is the certificate from the highest view this replica
+	// prepared the number in (nil if never).
+	Prepared *PBFTPrepared `protobuf:"bytes,5,opt,name=prepared,proto3" json:"prepared,omitempty"`
+}
+
+func (m *PBFTSlot) Reset()         { *m = PBFTSlot{} }
+func (m *PBFTSlot) String() string { return proto.CompactTextString(m) }
+func (*PBFTSlot) ProtoMessage()    {}
+func (*PBFTSlot) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d4837ea181c130f8, []int{17}
+}
+func (m *PBFTSlot) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *PBFTSlot) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_PBFTSlot.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *PBFTSlot) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_PBFTSlot.Merge(m, src)
+}
+func (m *PBFTSlot) XXX_Size() int {
+	return m.Size()
+}
+func (m *PBFTSlot) XXX_DiscardUnknown() {
+	xxx_messageInfo_PBFTSlot.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_PBFTSlot proto.InternalMessageInfo
+
+func (m *PBFTSlot) GetSeq() uint64 {
+	if m != nil {
+		return m.Seq
+	}
+	return 0
+}
+
+func (m *PBFTSlot) GetPrePrepareView() uint64 {
+	if m != nil {
+		return m.PrePrepareView
+	}
+	return 0
+}
+
+func (m *PBFTSlot) GetPrePrepareSignature() []byte {
+	if m != nil {
+		return m.PrePrepareSignature
+	}
+	return nil
+}
+
+func (m *PBFTSlot) GetPrepared() *PBFTPrepared {
+	if m != nil {
+		return m.Prepared
+	}
+	return nil
+}
+
+// PBFTSafety is a PBFT replica's durable state: everything a restarted
+// replica needs to never send a prepare, commit or pre-prepare that
+// conflicts with one it sent before.
+type PBFTSafety struct {
+	View uint64 `protobuf:"varint,1,opt,name=view,proto3" json:"view,omitempty"`
+	// view_changing is set between sending a view-change for view and
+	// accepting its new-view.
+	ViewChanging bool `protobuf:"varint,2,opt,name=view_changing,json=viewChanging,proto3" json:"view_changing,omitempty"`
+	// view_change is the view-change this replica sent for view, resent as is.
+	ViewChange *PBFTViewChange `protobuf:"bytes,3,opt,name=view_change,json=viewChange,proto3" json:"view_change,omitempty"`
+	Stable     *PBFTCert       `protobuf:"bytes,4,opt,name=stable,proto3" json:"stable,omitempty"`
+	Slots      []*PBFTSlot     `protobuf:"bytes,5,rep,name=slots,proto3" json:"slots,omitempty"`
+	// next_seq is the next sequence number this replica assigns as primary.
+	NextSeq uint64 `protobuf:"varint,6,opt,name=next_seq,json=nextSeq,proto3" json:"next_seq,omitempty"`
+	// consecutive_view_changes doubles the view-change timeout (§4.5.2).
+	ConsecutiveViewChanges uint32 `protobuf:"varint,7,opt,name=consecutive_view_changes,json=consecutiveViewChanges,proto3" json:"consecutive_view_changes,omitempty"`
+}
+
+func (m *PBFTSafety) Reset()         { *m = PBFTSafety{} }
+func (m *PBFTSafety) String() string { return proto.CompactTextString(m) }
+func (*PBFTSafety) ProtoMessage()    {}
+func (*PBFTSafety) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d4837ea181c130f8, []int{18}
+}
+func (m *PBFTSafety) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *PBFTSafety) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_PBFTSafety.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *PBFTSafety) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_PBFTSafety.Merge(m, src)
+}
+func (m *PBFTSafety) XXX_Size() int {
+	return m.Size()
+}
+func (m *PBFTSafety) XXX_DiscardUnknown() {
+	xxx_messageInfo_PBFTSafety.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_PBFTSafety proto.InternalMessageInfo
+
+func (m *PBFTSafety) GetView() uint64 {
+	if m != nil {
+		return m.View
+	}
+	return 0
+}
+
+func (m *PBFTSafety) GetViewChanging() bool {
+	if m != nil {
+		return m.ViewChanging
+	}
+	return false
+}
+
+func (m *PBFTSafety) GetViewChange() *PBFTViewChange {
+	if m != nil {
+		return m.ViewChange
+	}
+	return nil
+}
+
+func (m *PBFTSafety) GetStable() *PBFTCert {
+	if m != nil {
+		return m.Stable
+	}
+	return nil
+}
+
+func (m *PBFTSafety) GetSlots() []*PBFTSlot {
+	if m != nil {
+		return m.Slots
+	}
+	return nil
+}
+
+func (m *PBFTSafety) GetNextSeq() uint64 {
+	if m != nil {
+		return m.NextSeq
+	}
+	return 0
+}
+
+func (m *PBFTSafety) GetConsecutiveViewChanges() uint32 {
+	if m != nil {
+		return m.ConsecutiveViewChanges
+	}
+	return 0
+}
+
 func init() {
 	proto.RegisterEnum("bftkit.types.MsgType", MsgType_name, MsgType_value)
 	proto.RegisterType((*Envelope)(nil), "bftkit.types.Envelope")
@@ -886,85 +1551,125 @@ func init() {
 	proto.RegisterType((*BlockRequest)(nil), "bftkit.types.BlockRequest")
 	proto.RegisterType((*BlockResponse)(nil), "bftkit.types.BlockResponse")
 	proto.RegisterType((*HotStuffSafety)(nil), "bftkit.types.HotStuffSafety")
+	proto.RegisterType((*PBFTPrepared)(nil), "bftkit.types.PBFTPrepared")
+	proto.RegisterType((*PBFTViewChange)(nil), "bftkit.types.PBFTViewChange")
+	proto.RegisterType((*PBFTOrder)(nil), "bftkit.types.PBFTOrder")
+	proto.RegisterType((*PBFTNewView)(nil), "bftkit.types.PBFTNewView")
+	proto.RegisterType((*PBFTFetch)(nil), "bftkit.types.PBFTFetch")
+	proto.RegisterType((*PBFTCommitted)(nil), "bftkit.types.PBFTCommitted")
+	proto.RegisterType((*PBFTCommitProof)(nil), "bftkit.types.PBFTCommitProof")
+	proto.RegisterType((*PBFTSlot)(nil), "bftkit.types.PBFTSlot")
+	proto.RegisterType((*PBFTSafety)(nil), "bftkit.types.PBFTSafety")
 }
 
 func init() { proto.RegisterFile("bftkit/types/messages.proto", fileDescriptor_d4837ea181c130f8) }
 
 var fileDescriptor_d4837ea181c130f8 = []byte{
-	// 1164 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x9c, 0x56, 0x4d, 0x6f, 0xe2, 0xc6,
-	0x1f, 0xc6, 0x40, 0x80, 0xfc, 0x78, 0x09, 0xeb, 0x90, 0xff, 0xfa, 0x4f, 0x57, 0x84, 0xb2, 0xd2,
-	0x36, 0x1b, 0x6d, 0x49, 0x4b, 0xb5, 0xf7, 0x0d, 0xbb, 0xa4, 0x89, 0x76, 0x09, 0xc4, 0x38, 0xa9,
-	0xd4, 0x8b, 0x65, 0xec, 0xc1, 0xb1, 0x02, 0x1e, 0xc7, 0x33, 0x24, 0xcd, 0xa5, 0xb7, 0x5e, 0xb8,
-	0xb4, 0xd7, 0x4a, 0xe5, 0xde, 0x4b, 0x3f, 0x40, 0xbf, 0xc1, 0x1e, 0x73, 0xe8, 0x61, 0xd5, 0x43,
-	0xd4, 0x26, 0xb7, 0x7e, 0x84, 0x9e, 0xaa, 0x19, 0x9b, 0x17, 0x13, 0x42, 0xd2, 0x4a, 0x51, 0x64,
-	0xe6, 0xf7, 0x78, 0xe6, 0x79, 0x7e, 0x2f, 0x8f, 0x07, 0x3e, 0x6a, 0x77, 0xe8, 0x89, 0x45, 0xb7,
-	0xe8, 0x85, 0x83, 0xc8, 0x56, 0x0f, 0x11, 0xa2, 0x99, 0x88, 0x94, 0x1d, 0x17, 0x53, 0x2c, 0xa6,
-	0xbc, 0x60, 0x99, 0x07, 0xf3, 0x39, 0x13, 0x9b, 0x98, 0x07, 0xb6, 0xd8, 0x93, 0x87, 0xc9, 0x4b,
-	0x81, 0x0d, 0xf8, 0x7f, 0x2f, 0x52, 0xfa, 0x55, 0x80, 0x44, 0xcd, 0x3e, 0x43, 0x5d, 0xec, 0x20,
-	0xf1, 0x19, 0x44, 0x3b, 0x2e, 0xee, 0x49, 0x42, 0x51, 0xd8, 0x48, 0x57, 0xc5, 0xbf, 0xaf, 0xd6,
-	0x33, 0x47, 0x5a, 0xd7, 0x32, 0x34, 0x8a, 0xdd, 0x3d, 0xdb, 0x40, 0xdf, 0xc8, 0x3c, 0x2e, 0x96,
-	0x20, 0x4c, 0xb1, 0x14, 0xbe, 0x13, 0x15, 0xa6, 0x58, 0x7c, 0x02, 0xcb, 0x6d, 0x17, 0x6b, 0x86,
-	0xae, 0x11, 0x2a, 0x45, 0x8a, 0xc2, 0x46, 0x42, 0x9e, 0x2c, 0x88, 0xcf, 0x21, 0xca, 0x58, 0x48,
-	0xd1, 0xa2, 0xb0, 0x91, 0xa9, 0xac, 0x95, 0xa7, 0x35, 0x94, 0xeb, 0xc4, 0x54, 0x2e, 0x1c, 0x24,
-	0x73, 0x88, 0x28, 0x41, 0xdc, 0xd1, 0x2e, 0xba, 0x58, 0x33, 0xa4, 0xa5, 0xa2, 0xb0, 0x91, 0x92,
-	0x47, 0x3f, 0x4b, 0xdf, 0x42, 0xa2, 0xe9, 0x62, 0x07, 0x13, 0xad, 0x2b, 0x3e, 0x87, 0xa5, 0x76,
-	0x17, 0xeb, 0x27, 0x9c, 0x7b, 0xb2, 0xb2, 0x1a, 0xdc, 0xb1, 0xca, 0x42, 0xb2, 0x87, 0x10, 0x9f,
-	0x43, 0x98, 0xea, 0x9c, 0x7d, 0xb2, 0xf2, 0xff, 0x20, 0x4e, 0xb1, 0x7a, 0x08, 0xf7, 0xe9, 0x6b,
-	0xe4, 0x52, 0x39, 0x4c, 0x75, 0x26, 0x82, 0x58, 0xa6, 0xad, 0xd1, 0xbe, 0x8b, 0xb8, 0x88, 0x94,
-	0x3c, 0x59, 0x28, 0xfd, 0x28, 0x40, 0xf4, 0x08, 0x53, 0x24, 0x8a, 0x10, 0x3d, 0xb3, 0xd0, 0x39,
-	0x3f, 0x3b, 0x2a, 0xf3, 0x67, 0xf1, 0x25, 0x24, 0xf8, 0x71, 0xaa, 0x65, 0xf0, 0xb3, 0x52, 0xd5,
-	0xfc, 0xfb, 0xab, 0xf5, 0xd0, 0xef, 0x57, 0xeb, 0x71, 0xce, 0x66, 0xef, 0xcd, 0xf5, 0xe4, 0x51,
-	0x8e, 0x73, 0xec, 0x9e, 0x21, 0x6e, 0xc0, 0xd2, 0x19, 0xa6, 0xc8, 0xe5, 0xa7, 0xcd, 0xcf, 0xae,
-	0x07, 0x08, 0x72, 0x8b, 0xce, 0x72, 0xfb, 0x2e, 0x0c, 0x71, 0x5f, 0xcd, 0x5c, 0x7a, 0x9b, 0x10,
-	0x23, 0xc8, 0x36, 0x90, 0xbb, 0xa0, 0x8c, 0x3e, 0x42, 0xfc, 0x1c, 0xe2, 0xc7, 0x96, 0x79, 0xac,
-	0x9e, 0xea, 0x9c, 0x55, 0xb2, 0x22, 0x05, 0xb3, 0x76, 0xd0, 0xc7, 0x6e, 0xbf, 0xc7, 0x93, 0x16,
-	0x63, 0xc0, 0x03, 0x7d, 0x31, 0x39, 0xb1, 0x02, 0xf1, 0xae, 0x46, 0xa8, 0x4a, 0x75, 0x5e, 0xd2,
-	0x85, 0x65, 0x88, 0x31, 0xa4, 0xa2, 0x8b, 0x2f, 0x61, 0xb9, 0xab, 0x51, 0x44, 0x28, 0xa3, 0x11,
-	0xbb, 0x87, 0x46, 0xc2, 0x83, 0x1e, 0xe8, 0xa5, 0x5f, 0x04, 0xc8, 0x34, 0xab, 0x3b, 0x4a, 0xd3,
-	0x45, 0x4d, 0x17, 0x39, 0x9a, 0x3b, 0xbf, 0x5a, 0x59, 0x88, 0x10, 0x74, 0xca, 0x73, 0x11, 0x95,
-	0xd9, 0xe3, 0xa4, 0xa1, 0x22, 0xf7, 0x36, 0xd4, 0x0b, 0x88, 0x3b, 0xae, 0xd5, 0xd3, 0xdc, 0x0b,
-	0x2e, 0x75, 0x7e, 0x32, 0x47, 0x90, 0x60, 0x6a, 0x96, 0x66, 0xeb, 0xf6, 0x9b, 0x00, 0x09, 0xc6,
-	0x97, 0xf7, 0xd5, 0xa7, 0xb0, 0xe4, 0x1c, 0x6b, 0x04, 0x71, 0xaa, 0x99, 0xca, 0xe3, 0x20, 0x07,
-	0x2e, 0x8b, 0x85, 0x65, 0x0f, 0x35, 0x16, 0x16, 0xbe, 0x2d, 0x2c, 0x32, 0x11, 0xf6, 0x09, 0xc4,
-	0x0c, 0xcb, 0x44, 0x84, 0x7a, 0x75, 0xa9, 0xae, 0xcc, 0xb4, 0xa5, 0xec, 0x87, 0x99, 0x2c, 0x17,
-	0x39, 0x5d, 0x4b, 0xd7, 0x38, 0xcd, 0x3b, 0x64, 0xf9, 0x90, 0xa0, 0xac, 0xd8, 0xac, 0xac, 0x9f,
-	0x22, 0x00, 0x6f, 0x70, 0xbf, 0xdd, 0x45, 0x2d, 0xcb, 0xb4, 0xd9, 0xf8, 0x9f, 0x58, 0xb6, 0xe1,
-	0xeb, 0xba, 0x6b, 0xfc, 0x19, 0x84, 0x37, 0xaa, 0x65, 0xda, 0xf7, 0x34, 0x2a, 0x47, 0x8c, 0x13,
-	0x10, 0xb9, 0x9d, 0x80, 0xe8, 0x24, 0x01, 0x9b, 0x90, 0xf0, 0x14, 0xaa, 0x9e, 0xb0, 0x39, 0x29,
-	0x88, 0x7b, 0x80, 0x6d, 0x71, 0x1d, 0x92, 0x63, 0x11, 0xaa, 0xe6, 0xeb, 0x82, 0xf1, 0xd2, 0xf6,
-	0xd4, 0x66, 0x6d, 0x29, 0xbe, 0x70, 0xb3, 0x6a, 0x70, 0xb3, 0xb6, 0x94, 0x98, 0xd9, 0xac, 0x3a,
-	0xa9, 0xf7, 0xf2, 0x83, 0xea, 0xfd, 0x14, 0x32, 0xfe, 0x5c, 0xaa, 0x4c, 0xaa, 0xaa, 0x49, 0xc0,
-	0x55, 0x26, 0xbd, 0x21, 0x3c, 0xb2, 0xd0, 0xf9, 0xf6, 0x2d, 0x50, 0x5b, 0x4a, 0xce, 0x82, 0xaa,
-	0xa5, 0xef, 0x05, 0x48, 0x79, 0x2d, 0x8d, 0x4e, 0xfb, 0xac, 0xf6, 0x13, 0x7b, 0x10, 0xee, 0xb5,
-	0x87, 0xff, 0xe8, 0x74, 0x4f, 0x60, 0x59, 0xb3, 0x75, 0x44, 0x28, 0x76, 0x89, 0xe7, 0x76, 0xf2,
-	0x64, 0xa1, 0xd4, 0x81, 0xb4, 0x4f, 0x88, 0x38, 0xd8, 0x26, 0xe8, 0x5f, 0x31, 0x1a, 0xcf, 0x6e,
-	0xf8, 0xbe, 0xd9, 0x2d, 0x7d, 0x88, 0x40, 0x66, 0x17, 0xd3, 0x16, 0xed, 0x77, 0x3a, 0x2d, 0xad,
-	0x83, 0xe8, 0xc5, 0x5c, 0x7f, 0x78, 0x06, 0x2b, 0xdc, 0xb1, 0x98, 0xf5, 0x1a, 0xea, 0xd4, 0x94,
-	0xa5, 0xd9, 0x32, 0x1b, 0x56, 0x83, 0x65, 0x52, 0x7c, 0x0a, 0x69, 0x87, 0x7f, 0x92, 0x46, 0x28,
-	0xaf, 0x15, 0x53, 0xa3, 0x45, 0x0e, 0xfa, 0x18, 0x52, 0xd4, 0x73, 0x38, 0x0f, 0xe3, 0xf5, 0x66,
-	0xd2, 0x5f, 0xe3, 0x90, 0x2d, 0xc8, 0x8d, 0x20, 0xd3, 0xd5, 0xe3, 0xfd, 0x1a, 0x95, 0x1f, 0xf9,
-	0xb1, 0xdd, 0x71, 0x09, 0xb9, 0x3d, 0x62, 0xfd, 0x04, 0x19, 0x0f, 0xb3, 0x47, 0x0e, 0x3d, 0xd0,
-	0xa7, 0xad, 0x3d, 0xfe, 0x40, 0x6b, 0xaf, 0xf8, 0xaf, 0x50, 0x9d, 0x77, 0xf0, 0x62, 0xf3, 0x66,
-	0x48, 0x85, 0x1d, 0x93, 0xd3, 0x59, 0x15, 0xf5, 0x3e, 0xb5, 0xce, 0x90, 0xea, 0xd3, 0x27, 0xbc,
-	0xcf, 0xd3, 0xf2, 0xea, 0x54, 0xcc, 0x7f, 0x9b, 0x88, 0xaf, 0x60, 0x65, 0x26, 0x03, 0xbc, 0xbb,
-	0x17, 0x31, 0x4c, 0x07, 0xd2, 0xb2, 0xf9, 0x57, 0x18, 0xe2, 0xbe, 0x97, 0xb0, 0xd1, 0xab, 0xb7,
-	0xbe, 0x54, 0x0f, 0xf7, 0xdf, 0xee, 0x37, 0xbe, 0xda, 0xcf, 0x86, 0xf2, 0x99, 0xc1, 0xb0, 0x08,
-	0x75, 0x62, 0x1e, 0xda, 0x27, 0x36, 0x3e, 0xb7, 0xc5, 0x0a, 0xac, 0x31, 0xc0, 0x6e, 0x43, 0x69,
-	0x29, 0x87, 0x3b, 0x3b, 0x6a, 0x53, 0x6e, 0x34, 0x1b, 0xad, 0xed, 0x77, 0x59, 0x21, 0xff, 0x78,
-	0x30, 0x2c, 0xae, 0xd6, 0x89, 0x39, 0x6a, 0x93, 0xf1, 0x9d, 0x63, 0x13, 0x1e, 0x05, 0xde, 0x39,
-	0x6a, 0x28, 0xb5, 0x6c, 0x38, 0xbf, 0x3a, 0x18, 0x16, 0x57, 0xa6, 0xf0, 0xdc, 0xca, 0x3f, 0x83,
-	0x5c, 0x00, 0xab, 0xec, 0xd5, 0x6b, 0x8d, 0x43, 0x25, 0x1b, 0xc9, 0xff, 0x6f, 0x30, 0x2c, 0x8a,
-	0x53, 0xf0, 0xd1, 0x57, 0xbb, 0x0c, 0xab, 0xec, 0x0d, 0x36, 0xf5, 0x6a, 0x53, 0xae, 0xb1, 0xbf,
-	0x6d, 0xb9, 0x96, 0x85, 0xfc, 0xda, 0x60, 0x58, 0x7c, 0x54, 0x27, 0xe6, 0xcc, 0x67, 0xad, 0x04,
-	0xe9, 0x31, 0x9e, 0x33, 0x49, 0xe6, 0x57, 0x06, 0xc3, 0x62, 0xd2, 0x47, 0x72, 0x16, 0x3e, 0xe3,
-	0xea, 0xbb, 0xc6, 0xeb, 0xb7, 0xaa, 0x5c, 0x3b, 0x38, 0xac, 0xb5, 0x94, 0x6c, 0x6e, 0xcc, 0x38,
-	0x60, 0x01, 0x2f, 0x40, 0x9c, 0xc6, 0xb6, 0x9a, 0x8d, 0xfd, 0x56, 0x2d, 0xbb, 0x96, 0xcf, 0x0d,
-	0x86, 0xc5, 0xec, 0x04, 0xec, 0x8d, 0x67, 0xf5, 0xd5, 0xe5, 0x9f, 0x85, 0xd0, 0xcf, 0xd7, 0x05,
-	0xe1, 0xfd, 0x75, 0x41, 0xb8, 0xbc, 0x2e, 0x08, 0x7f, 0x5c, 0x17, 0x84, 0x1f, 0x6e, 0x0a, 0xa1,
-	0xcb, 0x9b, 0x42, 0xe8, 0xc3, 0x4d, 0x21, 0xf4, 0x75, 0xc1, 0xb4, 0xe8, 0x71, 0xbf, 0x5d, 0xd6,
-	0x71, 0x6f, 0xcb, 0xbf, 0x8e, 0x4e, 0xdf, 0x4a, 0xdb, 0x31, 0x7e, 0x21, 0xfd, 0xe2, 0x9f, 0x00,
-	0x00, 0x00, 0xff, 0xff, 0xea, 0xf3, 0xdb, 0x8d, 0xed, 0x0a, 0x00, 0x00,
+	// 1659 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xb4, 0x58, 0x4d, 0x6f, 0xdb, 0xc8,
+	0x19, 0x36, 0x25, 0x59, 0x92, 0x5f, 0x7d, 0x58, 0xa1, 0xed, 0x44, 0x51, 0x03, 0x59, 0x55, 0xda,
+	0xd4, 0x36, 0x52, 0xbb, 0x55, 0x91, 0xa2, 0x28, 0x50, 0x34, 0x96, 0x2d, 0xc7, 0x46, 0x22, 0x4b,
+	0xa6, 0x64, 0x07, 0xe8, 0x85, 0xa0, 0xc8, 0x31, 0x45, 0x58, 0xe2, 0xc8, 0xe4, 0xc8, 0x8e, 0x2f,
+	0xbd, 0xf5, 0xa2, 0x4b, 0x7b, 0x2a, 0xd0, 0xa2, 0xba, 0xf7, 0xd2, 0x73, 0xb1, 0x3f, 0x60, 0x81,
+	0x1c, 0x73, 0xd8, 0x43, 0xb0, 0x0b, 0x04, 0xbb, 0xce, 0x6d, 0x7f, 0xc2, 0x9e, 0x16, 0x33, 0x1c,
+	0xf1, 0x43, 0x96, 0x25, 0x67, 0x81, 0x00, 0x86, 0x41, 0xce, 0x3c, 0x33, 0xf3, 0xbc, 0x5f, 0xcf,
+	0x3b, 0x14, 0xfc, 0xac, 0x75, 0x4a, 0xce, 0x0c, 0xb2, 0x45, 0xae, 0x7a, 0xc8, 0xde, 0xea, 0x22,
+	0xdb, 0x56, 0x74, 0x64, 0x6f, 0xf6, 0x2c, 0x4c, 0xb0, 0x98, 0x74, 0x26, 0x37, 0xd9, 0x64, 0x6e,
+	0x59, 0xc7, 0x3a, 0x66, 0x13, 0x5b, 0xf4, 0xc9, 0xc1, 0xe4, 0xb2, 0x81, 0x0d, 0xd8, 0x7f, 0x67,
+	0xa6, 0xf8, 0x85, 0x00, 0xf1, 0x8a, 0x79, 0x81, 0x3a, 0xb8, 0x87, 0xc4, 0x27, 0x10, 0x39, 0xb5,
+	0x70, 0x37, 0x2b, 0x14, 0x84, 0xb5, 0x54, 0x59, 0xfc, 0xe1, 0xc3, 0x6a, 0xfa, 0x44, 0xe9, 0x18,
+	0x9a, 0x42, 0xb0, 0x75, 0x60, 0x6a, 0xe8, 0x8d, 0xc4, 0xe6, 0xc5, 0x22, 0x84, 0x08, 0xce, 0x86,
+	0x6e, 0x45, 0x85, 0x08, 0x16, 0x1f, 0xc1, 0x42, 0xcb, 0xc2, 0x8a, 0xa6, 0x2a, 0x36, 0xc9, 0x86,
+	0x0b, 0xc2, 0x5a, 0x5c, 0xf2, 0x06, 0xc4, 0x75, 0x88, 0x50, 0x16, 0xd9, 0x48, 0x41, 0x58, 0x4b,
+	0x97, 0x56, 0x36, 0xfd, 0x36, 0x6c, 0x56, 0x6d, 0xbd, 0x79, 0xd5, 0x43, 0x12, 0x83, 0x88, 0x59,
+	0x88, 0xf5, 0x94, 0xab, 0x0e, 0x56, 0xb4, 0xec, 0x7c, 0x41, 0x58, 0x4b, 0x4a, 0xa3, 0xd7, 0xe2,
+	0x5f, 0x21, 0x5e, 0xb7, 0x70, 0x0f, 0xdb, 0x4a, 0x47, 0x5c, 0x87, 0xf9, 0x56, 0x07, 0xab, 0x67,
+	0x8c, 0x7b, 0xa2, 0xb4, 0x14, 0xdc, 0xb1, 0x4c, 0xa7, 0x24, 0x07, 0x21, 0xae, 0x43, 0x88, 0xa8,
+	0x8c, 0x7d, 0xa2, 0xf4, 0x30, 0x88, 0x6b, 0x1a, 0x5d, 0x84, 0xfb, 0x64, 0x07, 0x59, 0x44, 0x0a,
+	0x11, 0x95, 0x1a, 0x61, 0x1b, 0xba, 0xa9, 0x90, 0xbe, 0x85, 0x98, 0x11, 0x49, 0xc9, 0x1b, 0x28,
+	0xfe, 0x4b, 0x80, 0xc8, 0x09, 0x26, 0x48, 0x14, 0x21, 0x72, 0x61, 0xa0, 0x4b, 0x76, 0x76, 0x44,
+	0x62, 0xcf, 0xe2, 0x33, 0x88, 0xb3, 0xe3, 0x64, 0x43, 0x63, 0x67, 0x25, 0xcb, 0xb9, 0xb7, 0x1f,
+	0x56, 0xe7, 0xbe, 0xfe, 0xb0, 0x1a, 0x63, 0x6c, 0x0e, 0x76, 0xaf, 0xbd, 0x47, 0x29, 0xc6, 0xb0,
+	0x07, 0x9a, 0xb8, 0x06, 0xf3, 0x17, 0x98, 0x20, 0x8b, 0x9d, 0x36, 0xd9, 0xbb, 0x0e, 0x20, 0xc8,
+	0x2d, 0x32, 0xce, 0xed, 0x6f, 0x21, 0x88, 0x71, 0x6b, 0x26, 0xd2, 0xdb, 0x80, 0xa8, 0x8d, 0x4c,
+	0x0d, 0x59, 0x53, 0xc2, 0xc8, 0x11, 0xe2, 0x6f, 0x21, 0xd6, 0x36, 0xf4, 0xb6, 0x7c, 0xae, 0x32,
+	0x56, 0x89, 0x52, 0x36, 0xe8, 0xb5, 0xa3, 0x3e, 0xb6, 0xfa, 0x5d, 0xe6, 0xb4, 0x28, 0x05, 0x1e,
+	0xa9, 0xd3, 0xc9, 0x89, 0x25, 0x88, 0x75, 0x14, 0x9b, 0xc8, 0x44, 0x65, 0x21, 0x9d, 0x1a, 0x86,
+	0x28, 0x45, 0x36, 0x55, 0xf1, 0x19, 0x2c, 0x74, 0x14, 0x82, 0x6c, 0x42, 0x69, 0x44, 0x67, 0xd0,
+	0x88, 0x3b, 0xd0, 0x23, 0xb5, 0xf8, 0x3f, 0x01, 0xd2, 0xf5, 0xf2, 0x5e, 0xb3, 0x6e, 0xa1, 0xba,
+	0x85, 0x7a, 0x8a, 0x35, 0x39, 0x5a, 0x19, 0x08, 0xdb, 0xe8, 0x9c, 0xf9, 0x22, 0x22, 0xd1, 0x47,
+	0x2f, 0xa1, 0xc2, 0x33, 0x13, 0xea, 0x29, 0xc4, 0x7a, 0x96, 0xd1, 0x55, 0xac, 0x2b, 0x66, 0xea,
+	0x64, 0x67, 0x8e, 0x20, 0x41, 0xd7, 0xcc, 0x8f, 0xc7, 0xed, 0x2b, 0x01, 0xe2, 0x94, 0x2f, 0xcb,
+	0xab, 0x5f, 0xc3, 0x7c, 0xaf, 0xad, 0xd8, 0x88, 0x51, 0x4d, 0x97, 0x1e, 0x04, 0x39, 0x30, 0xb3,
+	0xe8, 0xb4, 0xe4, 0xa0, 0x5c, 0xc3, 0x42, 0x37, 0x0d, 0x0b, 0x7b, 0x86, 0xfd, 0x0a, 0xa2, 0x9a,
+	0xa1, 0x23, 0x9b, 0x38, 0x71, 0x29, 0x2f, 0x8e, 0xa5, 0xa5, 0xc4, 0xa7, 0xa9, 0x59, 0x16, 0xea,
+	0x75, 0x0c, 0x55, 0x61, 0x34, 0x6f, 0x31, 0x8b, 0x43, 0x82, 0x66, 0x45, 0xc7, 0xcd, 0xfa, 0x4f,
+	0x18, 0x60, 0x17, 0xf7, 0x5b, 0x1d, 0xd4, 0x30, 0x74, 0x93, 0x96, 0xff, 0x99, 0x61, 0x6a, 0xdc,
+	0xae, 0xdb, 0xca, 0x9f, 0x42, 0x58, 0xa2, 0x1a, 0xba, 0x39, 0x23, 0x51, 0x19, 0xc2, 0x75, 0x40,
+	0xf8, 0xa6, 0x03, 0x22, 0x9e, 0x03, 0x36, 0x20, 0xee, 0x58, 0x28, 0x3b, 0x86, 0x4d, 0x70, 0x41,
+	0xcc, 0x01, 0x6c, 0x8b, 0xab, 0x90, 0x70, 0x8d, 0x90, 0x15, 0x6e, 0x17, 0xb8, 0x43, 0xdb, 0xbe,
+	0xcd, 0x5a, 0xd9, 0xd8, 0xd4, 0xcd, 0xca, 0xc1, 0xcd, 0x5a, 0xd9, 0xf8, 0xd8, 0x66, 0x65, 0x2f,
+	0xde, 0x0b, 0x77, 0x8a, 0xf7, 0x63, 0x48, 0xf3, 0xba, 0x94, 0xa9, 0xa9, 0xb2, 0x92, 0x05, 0x66,
+	0x65, 0xc2, 0x29, 0xc2, 0x13, 0x03, 0x5d, 0x6e, 0xdf, 0x00, 0xb5, 0xb2, 0x89, 0x71, 0x50, 0xb9,
+	0xf8, 0x77, 0x01, 0x92, 0x4e, 0x4a, 0xa3, 0xf3, 0x3e, 0x8d, 0xbd, 0x27, 0x0f, 0xc2, 0x4c, 0x79,
+	0xf8, 0x89, 0x4a, 0xf7, 0x08, 0x16, 0x14, 0x53, 0x45, 0x36, 0xc1, 0x96, 0xed, 0xa8, 0x9d, 0xe4,
+	0x0d, 0x14, 0x4f, 0x21, 0xc5, 0x09, 0xd9, 0x3d, 0x6c, 0xda, 0xe8, 0x93, 0x18, 0xb9, 0xb5, 0x1b,
+	0x9a, 0x55, 0xbb, 0xc5, 0xf7, 0x61, 0x48, 0xef, 0x63, 0xd2, 0x20, 0xfd, 0xd3, 0xd3, 0x86, 0x72,
+	0x8a, 0xc8, 0xd5, 0x44, 0x7d, 0x78, 0x02, 0x8b, 0x4c, 0xb1, 0xa8, 0xf4, 0x6a, 0xb2, 0xaf, 0xca,
+	0x52, 0x74, 0x98, 0x16, 0xab, 0x46, 0x3d, 0x29, 0x3e, 0x86, 0x54, 0x8f, 0xb5, 0xa4, 0x11, 0xca,
+	0x49, 0xc5, 0xe4, 0x68, 0x90, 0x81, 0x7e, 0x0e, 0x49, 0xe2, 0x28, 0x9c, 0x83, 0x71, 0x72, 0x33,
+	0xc1, 0xc7, 0x18, 0x64, 0x0b, 0x96, 0x47, 0x10, 0x7f, 0xf4, 0x58, 0xbe, 0x46, 0xa4, 0x7b, 0x7c,
+	0x6e, 0xdf, 0x0d, 0x21, 0x93, 0x47, 0xac, 0x9e, 0x21, 0xed, 0x6e, 0xf2, 0xc8, 0xa0, 0x47, 0xaa,
+	0x5f, 0xda, 0x63, 0x77, 0x94, 0xf6, 0x12, 0x5f, 0x42, 0x54, 0x96, 0xc1, 0xd3, 0xc5, 0x9b, 0x22,
+	0x9b, 0xf4, 0x98, 0x65, 0x95, 0x46, 0x51, 0xed, 0x13, 0xe3, 0x02, 0xc9, 0x9c, 0xbe, 0xcd, 0xf2,
+	0x3c, 0x25, 0x2d, 0xf9, 0xe6, 0xf8, 0x6a, 0x5b, 0x7c, 0x0e, 0x8b, 0x63, 0x1e, 0x60, 0xd9, 0x3d,
+	0x8d, 0x61, 0x2a, 0xe0, 0x96, 0xe2, 0x97, 0x02, 0x24, 0xb9, 0xf4, 0x53, 0xdd, 0xd7, 0xee, 0x28,
+	0xfc, 0x9e, 0x3e, 0x86, 0xa7, 0xeb, 0x63, 0x09, 0x56, 0x7a, 0x16, 0x92, 0x7b, 0xce, 0xf6, 0xf2,
+	0x78, 0xbf, 0x5b, 0xea, 0xb9, 0x2d, 0xa7, 0xe1, 0xeb, 0x7c, 0x71, 0x8e, 0xb7, 0x79, 0xeb, 0xbb,
+	0x7f, 0xb3, 0xc8, 0x9d, 0x18, 0x8d, 0x70, 0xc5, 0xf7, 0xbc, 0x85, 0xd1, 0x38, 0xef, 0xb4, 0x15,
+	0x53, 0x9f, 0xdc, 0xc2, 0x7c, 0x72, 0x1d, 0x9a, 0x2d, 0xd7, 0x9b, 0x10, 0xb5, 0x89, 0xd2, 0xea,
+	0x20, 0xde, 0xdf, 0x6e, 0xa3, 0xc1, 0x51, 0xe2, 0xef, 0x5d, 0xe2, 0x5a, 0x36, 0x52, 0x08, 0xaf,
+	0x25, 0x4a, 0xb9, 0x09, 0xea, 0xc4, 0x11, 0x2e, 0x79, 0x6d, 0x46, 0xb7, 0xd3, 0x60, 0x81, 0xae,
+	0xab, 0x59, 0xb4, 0x6a, 0x79, 0x28, 0x84, 0x49, 0xa1, 0x08, 0x4d, 0x0f, 0xc5, 0xf4, 0x7b, 0xda,
+	0xf7, 0x02, 0x24, 0xe8, 0x31, 0x87, 0xe8, 0x92, 0xd5, 0xca, 0x2d, 0xde, 0x1b, 0xf5, 0xf0, 0xd0,
+	0xec, 0x1e, 0xfe, 0x67, 0x48, 0x32, 0x31, 0x55, 0x59, 0x38, 0xa8, 0x7c, 0x51, 0x8f, 0x3c, 0xba,
+	0xe9, 0x11, 0x2f, 0x66, 0x52, 0xe2, 0xc2, 0x7d, 0xb6, 0xc5, 0x3f, 0x42, 0xd2, 0x97, 0x3b, 0x36,
+	0x77, 0xe9, 0x04, 0xc1, 0x67, 0xae, 0x91, 0x12, 0x5e, 0x2e, 0xd9, 0x33, 0x5c, 0xda, 0x76, 0x5c,
+	0xba, 0x87, 0x88, 0xda, 0xfe, 0x24, 0xd1, 0x7c, 0x08, 0x71, 0x7a, 0xb9, 0x97, 0xbd, 0x72, 0x88,
+	0xd1, 0xf7, 0x06, 0x3a, 0x17, 0x97, 0x61, 0x5e, 0xc5, 0x7d, 0x93, 0x70, 0x99, 0x76, 0x5e, 0x8a,
+	0xff, 0x14, 0x20, 0xc5, 0xf2, 0x04, 0x77, 0xbb, 0x06, 0x21, 0x48, 0xfb, 0x4c, 0x1a, 0x4d, 0x73,
+	0x55, 0x65, 0x67, 0xcc, 0xca, 0x55, 0x07, 0x55, 0x6c, 0xc3, 0xa2, 0xc7, 0xab, 0x6e, 0x61, 0x7c,
+	0xea, 0xdb, 0x42, 0xb8, 0xcb, 0x16, 0xe2, 0x2f, 0x69, 0xd7, 0xa4, 0x9d, 0xe8, 0x4a, 0xf6, 0x67,
+	0xa0, 0x94, 0xe2, 0xa3, 0xbb, 0x6c, 0xb0, 0xf8, 0x0d, 0xbf, 0xad, 0x35, 0x3a, 0x98, 0x4c, 0xc8,
+	0xdf, 0x35, 0xc8, 0xf8, 0x15, 0xc2, 0xd7, 0x36, 0xd2, 0x5e, 0x40, 0x59, 0x4a, 0x7e, 0x56, 0xd1,
+	0xf1, 0xd7, 0xae, 0x23, 0x3a, 0x77, 0xaa, 0xdd, 0xe2, 0xff, 0x43, 0x00, 0xcc, 0xba, 0xdb, 0xfb,
+	0xe2, 0x63, 0x48, 0x79, 0x85, 0x60, 0x98, 0x3a, 0x33, 0x2f, 0x2e, 0x25, 0xdd, 0x5c, 0x37, 0x4c,
+	0x5d, 0xfc, 0x13, 0x24, 0x7c, 0xd5, 0xc2, 0x83, 0x38, 0xbd, 0x58, 0xc0, 0x2b, 0x16, 0x9f, 0x54,
+	0x45, 0xee, 0x24, 0x55, 0x4f, 0x61, 0xde, 0xee, 0x60, 0x42, 0x05, 0x36, 0x3c, 0x19, 0x4e, 0xc3,
+	0x25, 0x39, 0x20, 0x9a, 0xf6, 0x26, 0x7a, 0x43, 0x58, 0xda, 0x47, 0x9d, 0xb4, 0xa7, 0xef, 0x34,
+	0xed, 0xff, 0x00, 0x59, 0x7f, 0xd7, 0x0a, 0x54, 0x7c, 0x8c, 0x55, 0xc2, 0x7d, 0xdf, 0xbc, 0xc7,
+	0xde, 0xde, 0xf8, 0x77, 0x04, 0x62, 0xfc, 0x1a, 0x4b, 0x6f, 0x7d, 0xd5, 0xc6, 0x0b, 0xf9, 0xf8,
+	0xf0, 0xe5, 0x61, 0xed, 0xf5, 0x61, 0x66, 0x2e, 0x97, 0x1e, 0x0c, 0x0b, 0x50, 0xb5, 0xf5, 0x63,
+	0xf3, 0xcc, 0xc4, 0x97, 0x26, 0x0d, 0x29, 0x05, 0xec, 0xd7, 0x9a, 0x8d, 0xe6, 0xf1, 0xde, 0x9e,
+	0x5c, 0x97, 0x6a, 0xf5, 0x5a, 0x63, 0xfb, 0x55, 0x46, 0xc8, 0x3d, 0x18, 0x0c, 0x0b, 0x4b, 0x55,
+	0x5b, 0x1f, 0xdd, 0x50, 0xdc, 0xcf, 0xdd, 0x0d, 0xb8, 0x17, 0x58, 0x73, 0x52, 0x6b, 0x56, 0x32,
+	0xa1, 0xdc, 0xd2, 0x60, 0x58, 0x58, 0xf4, 0xe1, 0xd9, 0x57, 0xc4, 0x6f, 0x60, 0x39, 0x80, 0x6d,
+	0x1e, 0x54, 0x2b, 0xb5, 0xe3, 0x66, 0x26, 0x9c, 0xbb, 0x3f, 0x18, 0x16, 0x44, 0x1f, 0x7c, 0xf4,
+	0xc1, 0xb8, 0x09, 0x4b, 0x74, 0x05, 0x75, 0x95, 0x5c, 0x97, 0x2a, 0xf4, 0x6f, 0x5b, 0xaa, 0x64,
+	0x20, 0xb7, 0x32, 0x18, 0x16, 0xee, 0x55, 0x6d, 0x7d, 0xec, 0x8b, 0xaa, 0x08, 0x29, 0x17, 0xcf,
+	0x98, 0x24, 0x72, 0x8b, 0x83, 0x61, 0x21, 0xc1, 0x91, 0x8c, 0xc5, 0x96, 0xc3, 0xc2, 0xc1, 0x1c,
+	0x54, 0x5e, 0xcb, 0x3b, 0xfb, 0xdb, 0x87, 0x2f, 0x2a, 0x99, 0x64, 0x60, 0x53, 0x5f, 0x8f, 0x5b,
+	0x77, 0x4c, 0x64, 0x0b, 0x0e, 0x2b, 0xaf, 0xd9, 0xa2, 0x4c, 0x2a, 0x27, 0x0e, 0x86, 0x85, 0x34,
+	0x47, 0x8f, 0x04, 0xfd, 0x17, 0x90, 0x76, 0xa1, 0x7b, 0x95, 0xe6, 0xce, 0x7e, 0x26, 0x9d, 0xcb,
+	0x0c, 0x86, 0x85, 0x24, 0xc7, 0x39, 0x62, 0xf8, 0x14, 0x44, 0x17, 0xb5, 0x53, 0xab, 0x56, 0x0f,
+	0x9a, 0xcd, 0xca, 0x6e, 0x66, 0x31, 0xb7, 0x3c, 0x18, 0x16, 0x32, 0x1c, 0xe9, 0xd7, 0x32, 0x76,
+	0x7c, 0xf9, 0x55, 0x6d, 0xe7, 0xa5, 0x2c, 0x55, 0x8e, 0x8e, 0x2b, 0x8d, 0x66, 0x66, 0xd9, 0xf5,
+	0x70, 0xe0, 0xb6, 0xcc, 0x77, 0x1e, 0x61, 0x1b, 0xf5, 0xda, 0x61, 0xa3, 0x92, 0x59, 0x71, 0x77,
+	0x0e, 0xdc, 0x64, 0xcb, 0xcf, 0xdf, 0x7d, 0x97, 0x9f, 0xfb, 0xef, 0x75, 0x5e, 0x78, 0x7b, 0x9d,
+	0x17, 0xde, 0x5d, 0xe7, 0x85, 0x6f, 0xaf, 0xf3, 0xc2, 0x3f, 0x3e, 0xe6, 0xe7, 0xde, 0x7d, 0xcc,
+	0xcf, 0xbd, 0xff, 0x98, 0x9f, 0xfb, 0x4b, 0x5e, 0x37, 0x48, 0xbb, 0xdf, 0xda, 0x54, 0x71, 0x77,
+	0x8b, 0xff, 0x72, 0xe3, 0xff, 0x01, 0xa7, 0x15, 0x65, 0xbf, 0xdd, 0xfc, 0xee, 0xc7, 0x00, 0x00,
+	0x00, 0xff, 0xff, 0x65, 0x55, 0x69, 0xbc, 0x18, 0x12, 0x00, 0x00,
 }
 
 func (this *Envelope) Equal(that interface{}) bool {
@@ -1338,6 +2043,329 @@ func (this *HotStuffSafety) Equal(that interface{}) bool {
 		return false
 	}
 	if !this.TimeoutHighQc.Equal(that1.TimeoutHighQc) {
+		return false
+	}
+	return true
+}
+func (this *PBFTPrepared) Equal(that interface{}) bool {
+	if that == nil {
+		return this == nil
+	}
+
+	that1, ok := that.(*PBFTPrepared)
+	if !ok {
+		that2, ok := that.(PBFTPrepared)
+		if ok {
+			that1 = &that2
+		} else {
+			return false
+		}
+	}
+	if that1 == nil {
+		return this == nil
+	} else if this == nil {
+		return false
+	}
+	if this.View != that1.View {
+		return false
+	}
+	if this.Seq != that1.Seq {
+		return false
+	}
+	if !this.Digest.Equal(that1.Digest) {
+		return false
+	}
+	if !bytes.Equal(this.PrePrepareSignature, that1.PrePrepareSignature) {
+		return false
+	}
+	if !this.Prepares.Equal(that1.Prepares) {
+		return false
+	}
+	return true
+}
+func (this *PBFTViewChange) Equal(that interface{}) bool {
+	if that == nil {
+		return this == nil
+	}
+
+	that1, ok := that.(*PBFTViewChange)
+	if !ok {
+		that2, ok := that.(PBFTViewChange)
+		if ok {
+			that1 = &that2
+		} else {
+			return false
+		}
+	}
+	if that1 == nil {
+		return this == nil
+	} else if this == nil {
+		return false
+	}
+	if this.View != that1.View {
+		return false
+	}
+	if this.Replica != that1.Replica {
+		return false
+	}
+	if !this.Stable.Equal(that1.Stable) {
+		return false
+	}
+	if len(this.Prepared) != len(that1.Prepared) {
+		return false
+	}
+	for i := range this.Prepared {
+		if !this.Prepared[i].Equal(that1.Prepared[i]) {
+			return false
+		}
+	}
+	if !bytes.Equal(this.Signature, that1.Signature) {
+		return false
+	}
+	return true
+}
+func (this *PBFTOrder) Equal(that interface{}) bool {
+	if that == nil {
+		return this == nil
+	}
+
+	that1, ok := that.(*PBFTOrder)
+	if !ok {
+		that2, ok := that.(PBFTOrder)
+		if ok {
+			that1 = &that2
+		} else {
+			return false
+		}
+	}
+	if that1 == nil {
+		return this == nil
+	} else if this == nil {
+		return false
+	}
+	if this.Seq != that1.Seq {
+		return false
+	}
+	if !this.Digest.Equal(that1.Digest) {
+		return false
+	}
+	if !bytes.Equal(this.Signature, that1.Signature) {
+		return false
+	}
+	return true
+}
+func (this *PBFTNewView) Equal(that interface{}) bool {
+	if that == nil {
+		return this == nil
+	}
+
+	that1, ok := that.(*PBFTNewView)
+	if !ok {
+		that2, ok := that.(PBFTNewView)
+		if ok {
+			that1 = &that2
+		} else {
+			return false
+		}
+	}
+	if that1 == nil {
+		return this == nil
+	} else if this == nil {
+		return false
+	}
+	if this.View != that1.View {
+		return false
+	}
+	if this.Primary != that1.Primary {
+		return false
+	}
+	if len(this.ViewChanges) != len(that1.ViewChanges) {
+		return false
+	}
+	for i := range this.ViewChanges {
+		if !this.ViewChanges[i].Equal(that1.ViewChanges[i]) {
+			return false
+		}
+	}
+	if len(this.PrePrepares) != len(that1.PrePrepares) {
+		return false
+	}
+	for i := range this.PrePrepares {
+		if !this.PrePrepares[i].Equal(that1.PrePrepares[i]) {
+			return false
+		}
+	}
+	if !bytes.Equal(this.Signature, that1.Signature) {
+		return false
+	}
+	return true
+}
+func (this *PBFTFetch) Equal(that interface{}) bool {
+	if that == nil {
+		return this == nil
+	}
+
+	that1, ok := that.(*PBFTFetch)
+	if !ok {
+		that2, ok := that.(PBFTFetch)
+		if ok {
+			that1 = &that2
+		} else {
+			return false
+		}
+	}
+	if that1 == nil {
+		return this == nil
+	} else if this == nil {
+		return false
+	}
+	if this.Sender != that1.Sender {
+		return false
+	}
+	if this.FromSeq != that1.FromSeq {
+		return false
+	}
+	if this.Count != that1.Count {
+		return false
+	}
+	return true
+}
+func (this *PBFTCommitted) Equal(that interface{}) bool {
+	if that == nil {
+		return this == nil
+	}
+
+	that1, ok := that.(*PBFTCommitted)
+	if !ok {
+		that2, ok := that.(PBFTCommitted)
+		if ok {
+			that1 = &that2
+		} else {
+			return false
+		}
+	}
+	if that1 == nil {
+		return this == nil
+	} else if this == nil {
+		return false
+	}
+	if this.Sender != that1.Sender {
+		return false
+	}
+	if !this.Block.Equal(that1.Block) {
+		return false
+	}
+	if !this.Commit.Equal(that1.Commit) {
+		return false
+	}
+	return true
+}
+func (this *PBFTCommitProof) Equal(that interface{}) bool {
+	if that == nil {
+		return this == nil
+	}
+
+	that1, ok := that.(*PBFTCommitProof)
+	if !ok {
+		that2, ok := that.(PBFTCommitProof)
+		if ok {
+			that1 = &that2
+		} else {
+			return false
+		}
+	}
+	if that1 == nil {
+		return this == nil
+	} else if this == nil {
+		return false
+	}
+	if !this.Commit.Equal(that1.Commit) {
+		return false
+	}
+	if !bytes.Equal(this.HistoryDigest, that1.HistoryDigest) {
+		return false
+	}
+	return true
+}
+func (this *PBFTSlot) Equal(that interface{}) bool {
+	if that == nil {
+		return this == nil
+	}
+
+	that1, ok := that.(*PBFTSlot)
+	if !ok {
+		that2, ok := that.(PBFTSlot)
+		if ok {
+			that1 = &that2
+		} else {
+			return false
+		}
+	}
+	if that1 == nil {
+		return this == nil
+	} else if this == nil {
+		return false
+	}
+	if this.Seq != that1.Seq {
+		return false
+	}
+	if this.PrePrepareView != that1.PrePrepareView {
+		return false
+	}
+	if !this.Digest.Equal(that1.Digest) {
+		return false
+	}
+	if !bytes.Equal(this.PrePrepareSignature, that1.PrePrepareSignature) {
+		return false
+	}
+	if !this.Prepared.Equal(that1.Prepared) {
+		return false
+	}
+	return true
+}
+func (this *PBFTSafety) Equal(that interface{}) bool {
+	if that == nil {
+		return this == nil
+	}
+
+	that1, ok := that.(*PBFTSafety)
+	if !ok {
+		that2, ok := that.(PBFTSafety)
+		if ok {
+			that1 = &that2
+		} else {
+			return false
+		}
+	}
+	if that1 == nil {
+		return this == nil
+	} else if this == nil {
+		return false
+	}
+	if this.View != that1.View {
+		return false
+	}
+	if this.ViewChanging != that1.ViewChanging {
+		return false
+	}
+	if !this.ViewChange.Equal(that1.ViewChange) {
+		return false
+	}
+	if !this.Stable.Equal(that1.Stable) {
+		return false
+	}
+	if len(this.Slots) != len(that1.Slots) {
+		return false
+	}
+	for i := range this.Slots {
+		if !this.Slots[i].Equal(that1.Slots[i]) {
+			return false
+		}
+	}
+	if this.NextSeq != that1.NextSeq {
+		return false
+	}
+	if this.ConsecutiveViewChanges != that1.ConsecutiveViewChanges {
 		return false
 	}
 	return true
@@ -1970,6 +2998,527 @@ func (m *HotStuffSafety) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *PBFTPrepared) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *PBFTPrepared) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *PBFTPrepared) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Prepares != nil {
+		{
+			size, err := m.Prepares.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintMessages(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x2a
+	}
+	if len(m.PrePrepareSignature) > 0 {
+		i -= len(m.PrePrepareSignature)
+		copy(dAtA[i:], m.PrePrepareSignature)
+		i = encodeVarintMessages(dAtA, i, uint64(len(m.PrePrepareSignature)))
+		i--
+		dAtA[i] = 0x22
+	}
+	{
+		size := m.Digest.Size()
+		i -= size
+		if _, err := m.Digest.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintMessages(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if m.Seq != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.Seq))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.View != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.View))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *PBFTViewChange) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *PBFTViewChange) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *PBFTViewChange) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Signature) > 0 {
+		i -= len(m.Signature)
+		copy(dAtA[i:], m.Signature)
+		i = encodeVarintMessages(dAtA, i, uint64(len(m.Signature)))
+		i--
+		dAtA[i] = 0x2a
+	}
+	if len(m.Prepared) > 0 {
+		for iNdEx := len(m.Prepared) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Prepared[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintMessages(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x22
+		}
+	}
+	if m.Stable != nil {
+		{
+			size, err := m.Stable.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintMessages(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.Replica != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.Replica))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.View != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.View))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *PBFTOrder) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *PBFTOrder) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *PBFTOrder) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Signature) > 0 {
+		i -= len(m.Signature)
+		copy(dAtA[i:], m.Signature)
+		i = encodeVarintMessages(dAtA, i, uint64(len(m.Signature)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	{
+		size := m.Digest.Size()
+		i -= size
+		if _, err := m.Digest.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintMessages(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	if m.Seq != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.Seq))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *PBFTNewView) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *PBFTNewView) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *PBFTNewView) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Signature) > 0 {
+		i -= len(m.Signature)
+		copy(dAtA[i:], m.Signature)
+		i = encodeVarintMessages(dAtA, i, uint64(len(m.Signature)))
+		i--
+		dAtA[i] = 0x2a
+	}
+	if len(m.PrePrepares) > 0 {
+		for iNdEx := len(m.PrePrepares) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.PrePrepares[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintMessages(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x22
+		}
+	}
+	if len(m.ViewChanges) > 0 {
+		for iNdEx := len(m.ViewChanges) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.ViewChanges[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintMessages(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x1a
+		}
+	}
+	if m.Primary != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.Primary))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.View != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.View))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *PBFTFetch) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *PBFTFetch) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *PBFTFetch) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Count != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.Count))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.FromSeq != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.FromSeq))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.Sender != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.Sender))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *PBFTCommitted) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *PBFTCommitted) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *PBFTCommitted) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Commit != nil {
+		{
+			size, err := m.Commit.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintMessages(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.Block != nil {
+		{
+			size, err := m.Block.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintMessages(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.Sender != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.Sender))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *PBFTCommitProof) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *PBFTCommitProof) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *PBFTCommitProof) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.HistoryDigest) > 0 {
+		i -= len(m.HistoryDigest)
+		copy(dAtA[i:], m.HistoryDigest)
+		i = encodeVarintMessages(dAtA, i, uint64(len(m.HistoryDigest)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.Commit != nil {
+		{
+			size, err := m.Commit.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintMessages(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *PBFTSlot) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *PBFTSlot) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *PBFTSlot) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Prepared != nil {
+		{
+			size, err := m.Prepared.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintMessages(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x2a
+	}
+	if len(m.PrePrepareSignature) > 0 {
+		i -= len(m.PrePrepareSignature)
+		copy(dAtA[i:], m.PrePrepareSignature)
+		i = encodeVarintMessages(dAtA, i, uint64(len(m.PrePrepareSignature)))
+		i--
+		dAtA[i] = 0x22
+	}
+	{
+		size := m.Digest.Size()
+		i -= size
+		if _, err := m.Digest.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintMessages(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if m.PrePrepareView != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.PrePrepareView))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.Seq != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.Seq))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *PBFTSafety) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *PBFTSafety) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *PBFTSafety) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.ConsecutiveViewChanges != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.ConsecutiveViewChanges))
+		i--
+		dAtA[i] = 0x38
+	}
+	if m.NextSeq != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.NextSeq))
+		i--
+		dAtA[i] = 0x30
+	}
+	if len(m.Slots) > 0 {
+		for iNdEx := len(m.Slots) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Slots[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintMessages(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x2a
+		}
+	}
+	if m.Stable != nil {
+		{
+			size, err := m.Stable.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintMessages(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x22
+	}
+	if m.ViewChange != nil {
+		{
+			size, err := m.ViewChange.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintMessages(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.ViewChanging {
+		i--
+		if m.ViewChanging {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.View != 0 {
+		i = encodeVarintMessages(dAtA, i, uint64(m.View))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintMessages(dAtA []byte, offset int, v uint64) int {
 	offset -= sovMessages(v)
 	base := offset
@@ -2246,6 +3795,224 @@ func (m *HotStuffSafety) Size() (n int) {
 	if m.TimeoutHighQc != nil {
 		l = m.TimeoutHighQc.Size()
 		n += 1 + l + sovMessages(uint64(l))
+	}
+	return n
+}
+
+func (m *PBFTPrepared) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.View != 0 {
+		n += 1 + sovMessages(uint64(m.View))
+	}
+	if m.Seq != 0 {
+		n += 1 + sovMessages(uint64(m.Seq))
+	}
+	l = m.Digest.Size()
+	n += 1 + l + sovMessages(uint64(l))
+	l = len(m.PrePrepareSignature)
+	if l > 0 {
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	if m.Prepares != nil {
+		l = m.Prepares.Size()
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	return n
+}
+
+func (m *PBFTViewChange) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.View != 0 {
+		n += 1 + sovMessages(uint64(m.View))
+	}
+	if m.Replica != 0 {
+		n += 1 + sovMessages(uint64(m.Replica))
+	}
+	if m.Stable != nil {
+		l = m.Stable.Size()
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	if len(m.Prepared) > 0 {
+		for _, e := range m.Prepared {
+			l = e.Size()
+			n += 1 + l + sovMessages(uint64(l))
+		}
+	}
+	l = len(m.Signature)
+	if l > 0 {
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	return n
+}
+
+func (m *PBFTOrder) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Seq != 0 {
+		n += 1 + sovMessages(uint64(m.Seq))
+	}
+	l = m.Digest.Size()
+	n += 1 + l + sovMessages(uint64(l))
+	l = len(m.Signature)
+	if l > 0 {
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	return n
+}
+
+func (m *PBFTNewView) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.View != 0 {
+		n += 1 + sovMessages(uint64(m.View))
+	}
+	if m.Primary != 0 {
+		n += 1 + sovMessages(uint64(m.Primary))
+	}
+	if len(m.ViewChanges) > 0 {
+		for _, e := range m.ViewChanges {
+			l = e.Size()
+			n += 1 + l + sovMessages(uint64(l))
+		}
+	}
+	if len(m.PrePrepares) > 0 {
+		for _, e := range m.PrePrepares {
+			l = e.Size()
+			n += 1 + l + sovMessages(uint64(l))
+		}
+	}
+	l = len(m.Signature)
+	if l > 0 {
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	return n
+}
+
+func (m *PBFTFetch) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Sender != 0 {
+		n += 1 + sovMessages(uint64(m.Sender))
+	}
+	if m.FromSeq != 0 {
+		n += 1 + sovMessages(uint64(m.FromSeq))
+	}
+	if m.Count != 0 {
+		n += 1 + sovMessages(uint64(m.Count))
+	}
+	return n
+}
+
+func (m *PBFTCommitted) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Sender != 0 {
+		n += 1 + sovMessages(uint64(m.Sender))
+	}
+	if m.Block != nil {
+		l = m.Block.Size()
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	if m.Commit != nil {
+		l = m.Commit.Size()
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	return n
+}
+
+func (m *PBFTCommitProof) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Commit != nil {
+		l = m.Commit.Size()
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	l = len(m.HistoryDigest)
+	if l > 0 {
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	return n
+}
+
+func (m *PBFTSlot) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Seq != 0 {
+		n += 1 + sovMessages(uint64(m.Seq))
+	}
+	if m.PrePrepareView != 0 {
+		n += 1 + sovMessages(uint64(m.PrePrepareView))
+	}
+	l = m.Digest.Size()
+	n += 1 + l + sovMessages(uint64(l))
+	l = len(m.PrePrepareSignature)
+	if l > 0 {
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	if m.Prepared != nil {
+		l = m.Prepared.Size()
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	return n
+}
+
+func (m *PBFTSafety) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.View != 0 {
+		n += 1 + sovMessages(uint64(m.View))
+	}
+	if m.ViewChanging {
+		n += 2
+	}
+	if m.ViewChange != nil {
+		l = m.ViewChange.Size()
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	if m.Stable != nil {
+		l = m.Stable.Size()
+		n += 1 + l + sovMessages(uint64(l))
+	}
+	if len(m.Slots) > 0 {
+		for _, e := range m.Slots {
+			l = e.Size()
+			n += 1 + l + sovMessages(uint64(l))
+		}
+	}
+	if m.NextSeq != 0 {
+		n += 1 + sovMessages(uint64(m.NextSeq))
+	}
+	if m.ConsecutiveViewChanges != 0 {
+		n += 1 + sovMessages(uint64(m.ConsecutiveViewChanges))
 	}
 	return n
 }
@@ -4158,6 +5925,1507 @@ func (m *HotStuffSafety) Unmarshal(dAtA []byte) error {
 				return err
 			}
 			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipMessages(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *PBFTPrepared) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowMessages
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: PBFTPrepared: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: PBFTPrepared: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field View", wireType)
+			}
+			m.View = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.View |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Seq", wireType)
+			}
+			m.Seq = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Seq |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Digest", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Digest.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PrePrepareSignature", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.PrePrepareSignature = append(m.PrePrepareSignature[:0], dAtA[iNdEx:postIndex]...)
+			if m.PrePrepareSignature == nil {
+				m.PrePrepareSignature = []byte{}
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Prepares", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Prepares == nil {
+				m.Prepares = &PBFTCert{}
+			}
+			if err := m.Prepares.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipMessages(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *PBFTViewChange) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowMessages
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: PBFTViewChange: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: PBFTViewChange: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field View", wireType)
+			}
+			m.View = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.View |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Replica", wireType)
+			}
+			m.Replica = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Replica |= ValidatorIndex(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Stable", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Stable == nil {
+				m.Stable = &PBFTCert{}
+			}
+			if err := m.Stable.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Prepared", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Prepared = append(m.Prepared, &PBFTPrepared{})
+			if err := m.Prepared[len(m.Prepared)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Signature", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Signature = append(m.Signature[:0], dAtA[iNdEx:postIndex]...)
+			if m.Signature == nil {
+				m.Signature = []byte{}
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipMessages(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *PBFTOrder) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowMessages
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: PBFTOrder: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: PBFTOrder: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Seq", wireType)
+			}
+			m.Seq = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Seq |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Digest", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Digest.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Signature", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Signature = append(m.Signature[:0], dAtA[iNdEx:postIndex]...)
+			if m.Signature == nil {
+				m.Signature = []byte{}
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipMessages(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *PBFTNewView) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowMessages
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: PBFTNewView: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: PBFTNewView: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field View", wireType)
+			}
+			m.View = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.View |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Primary", wireType)
+			}
+			m.Primary = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Primary |= ValidatorIndex(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ViewChanges", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.ViewChanges = append(m.ViewChanges, &PBFTViewChange{})
+			if err := m.ViewChanges[len(m.ViewChanges)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PrePrepares", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.PrePrepares = append(m.PrePrepares, &PBFTOrder{})
+			if err := m.PrePrepares[len(m.PrePrepares)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Signature", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Signature = append(m.Signature[:0], dAtA[iNdEx:postIndex]...)
+			if m.Signature == nil {
+				m.Signature = []byte{}
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipMessages(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *PBFTFetch) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowMessages
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: PBFTFetch: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: PBFTFetch: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Sender", wireType)
+			}
+			m.Sender = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Sender |= ValidatorIndex(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FromSeq", wireType)
+			}
+			m.FromSeq = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FromSeq |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Count", wireType)
+			}
+			m.Count = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Count |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipMessages(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *PBFTCommitted) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowMessages
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: PBFTCommitted: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: PBFTCommitted: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Sender", wireType)
+			}
+			m.Sender = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Sender |= ValidatorIndex(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Block", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Block == nil {
+				m.Block = &Block{}
+			}
+			if err := m.Block.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Commit", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Commit == nil {
+				m.Commit = &PBFTCert{}
+			}
+			if err := m.Commit.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipMessages(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *PBFTCommitProof) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowMessages
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: PBFTCommitProof: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: PBFTCommitProof: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Commit", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Commit == nil {
+				m.Commit = &PBFTCert{}
+			}
+			if err := m.Commit.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field HistoryDigest", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.HistoryDigest = append(m.HistoryDigest[:0], dAtA[iNdEx:postIndex]...)
+			if m.HistoryDigest == nil {
+				m.HistoryDigest = []byte{}
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipMessages(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *PBFTSlot) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowMessages
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: PBFTSlot: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: PBFTSlot: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Seq", wireType)
+			}
+			m.Seq = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Seq |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PrePrepareView", wireType)
+			}
+			m.PrePrepareView = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.PrePrepareView |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Digest", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Digest.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PrePrepareSignature", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.PrePrepareSignature = append(m.PrePrepareSignature[:0], dAtA[iNdEx:postIndex]...)
+			if m.PrePrepareSignature == nil {
+				m.PrePrepareSignature = []byte{}
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Prepared", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Prepared == nil {
+				m.Prepared = &PBFTPrepared{}
+			}
+			if err := m.Prepared.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipMessages(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *PBFTSafety) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowMessages
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: PBFTSafety: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: PBFTSafety: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field View", wireType)
+			}
+			m.View = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.View |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ViewChanging", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.ViewChanging = bool(v != 0)
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ViewChange", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.ViewChange == nil {
+				m.ViewChange = &PBFTViewChange{}
+			}
+			if err := m.ViewChange.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Stable", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Stable == nil {
+				m.Stable = &PBFTCert{}
+			}
+			if err := m.Stable.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Slots", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthMessages
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthMessages
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Slots = append(m.Slots, &PBFTSlot{})
+			if err := m.Slots[len(m.Slots)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 6:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field NextSeq", wireType)
+			}
+			m.NextSeq = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.NextSeq |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 7:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ConsecutiveViewChanges", wireType)
+			}
+			m.ConsecutiveViewChanges = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowMessages
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ConsecutiveViewChanges |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := skipMessages(dAtA[iNdEx:])

@@ -34,7 +34,15 @@ const (
 	fieldTimeoutLastTC   protowire.Number = 5
 	fieldBlockTxs        protowire.Number = 6
 	fieldTCHighQCViews   protowire.Number = 3
+	fieldVCPrepared      protowire.Number = 4
+	fieldNVViewChanges   protowire.Number = 3
+	fieldNVPrePrepares   protowire.Number = 4
+	fieldCommittedBlock  protowire.Number = 2
 )
+
+// maxNewViewPrepared bounds the prepared certificates of all view-changes
+// in one new-view together (n view-changes of up to L each).
+const maxNewViewPrepared = 1 << 16
 
 var repeatedLimits = map[MsgType][]repeatedLimit{
 	MsgHotStuffProposal: {
@@ -43,6 +51,17 @@ var repeatedLimits = map[MsgType][]repeatedLimit{
 	},
 	MsgPBFTPrePrepare: {
 		{Path: []protowire.Number{fieldPrePrepareBlock}, Field: fieldBlockTxs, Max: MaxBlockTxs, Name: "block.txs"},
+	},
+	MsgPBFTViewChange: {
+		{Field: fieldVCPrepared, Max: MaxPBFTWindow, Name: "prepared"},
+	},
+	MsgPBFTNewView: {
+		{Field: fieldNVViewChanges, Max: MaxValidators, Name: "view_changes"},
+		{Field: fieldNVPrePrepares, Max: MaxPBFTWindow, Name: "pre_prepares"},
+		{Path: []protowire.Number{fieldNVViewChanges}, Field: fieldVCPrepared, Max: maxNewViewPrepared, Name: "view_changes.prepared"},
+	},
+	MsgPBFTCommitted: {
+		{Path: []protowire.Number{fieldCommittedBlock}, Field: fieldBlockTxs, Max: MaxBlockTxs, Name: "block.txs"},
 	},
 	MsgHotStuffTimeout: {
 		{Path: []protowire.Number{fieldTimeoutLastTC}, Field: fieldTCHighQCViews, Max: MaxValidators, Name: "last_tc.high_qc_views", Packed: true},

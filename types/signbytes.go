@@ -18,6 +18,8 @@ const (
 	DomainPrepare     = "bftkit/pbft/prepare/v1"
 	DomainCommit      = "bftkit/pbft/commit/v1"
 	DomainCheckpoint  = "bftkit/pbft/checkpoint/v1"
+	DomainViewChange  = "bftkit/pbft/view-change/v1"
+	DomainNewView     = "bftkit/pbft/new-view/v1"
 )
 
 // ProposalSignBytes is what a HotStuff leader signs for its block.
@@ -49,6 +51,18 @@ func PrePrepareSignBytes(chainID string, view, seq uint64, digest BlockID) []byt
 // view, sequence number and digest.
 func PBFTVoteSignBytes(chainID string, phase PBFTPhase, view, seq uint64, digest BlockID) []byte {
 	return canonical.New(pbftDomain(phase), chainID).Uint64(view).Uint64(seq).Fixed(digest[:]).Sum()
+}
+
+// ViewChangeSignBytes is what a PBFT replica signs to ask for view: the
+// view and the hash of the whole view-change (PBFTViewChange.BodyHash).
+func ViewChangeSignBytes(chainID string, view uint64, bodyHash []byte) []byte {
+	return canonical.New(DomainViewChange, chainID).Uint64(view).Fixed(bodyHash).Sum()
+}
+
+// NewViewSignBytes is what a new PBFT primary signs to start view: the
+// view and the hash of the whole new-view (PBFTNewView.BodyHash).
+func NewViewSignBytes(chainID string, view uint64, bodyHash []byte) []byte {
+	return canonical.New(DomainNewView, chainID).Uint64(view).Fixed(bodyHash).Sum()
 }
 
 func pbftDomain(phase PBFTPhase) string {

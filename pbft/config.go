@@ -1,0 +1,80 @@
+package pbft
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/bftkit/bftkit/qc"
+	"github.com/bftkit/bftkit/types"
+)
+
+// Config sets up one replica.
+type Config struct {
+	ID      types.ValidatorIndex
+	N       int
+	ChainID string
+	Signer  qc.Signer
+	Scheme  qc.Scheme
+
+	// CheckpointInterval is K: a checkpoint every K sequence numbers.
+	// WindowSize is L, the watermark window (H = h + L); L ≥ 2K so that
+	// the primary can go on while a checkpoint becomes stable (§4.3).
+	CheckpointInterval, WindowSize uint64
+	// MaxInFlight bounds the blocks a primary has assigned but not yet
+	// executed: the pipeline depth.
+	MaxInFlight int
+	// ViewChangeTicks is T: a replica that executes nothing for T ticks
+	// starts a view change; each successive view change doubles it
+	// (§4.5.2), up to MaxViewChangeTicks.
+	ViewChangeTicks, MaxViewChangeTicks int
+	// ResendTicks is how long a message that got no answer waits before it
+	// is sent again (pre-prepares, prepares and commits of pending numbers,
+	// the last checkpoint, the view-change, fetches). Links lose messages;
+	// PBFT assumes retransmission (§4.5).
+	ResendTicks int
+	// MaxTxs and MaxBytes bound a block's payload.
+	MaxTxs, MaxBytes int
+	// RetainCommitted is how many committed blocks the engine keeps in
+	// memory to serve lagging peers; older ones are the driver's store's.
+	RetainCommitted uint64
+	// MaxFetchAhead bounds the committed blocks a lagging replica buffers
+	// beyond the next one it can execute.
+	MaxFetchAhead uint64
+	// Rules are the protocol's counting and checking rules; the zero value
+	// is the paper's. Canary tests break one on purpose.
+	Rules Rules
+}
+
+// DefaultConfig fills the tunables for replica id of n.
+func DefaultConfig(id types.ValidatorIndex, n int, chainID string, signer qc.Signer, scheme qc.Scheme) Config {
+	return Config{
+		ID: id, N: n, ChainID: chainID, Signer: signer, Scheme: scheme,
+		CheckpointInterval: 16, WindowSize: 64, MaxInFlight: 8,
+		ViewChangeTicks: 20, MaxViewChangeTicks: 320, ResendTicks: 10,
+		MaxTxs: 1000, MaxBytes: 1 << 20, RetainCommitted: 1024, MaxFetchAhead: 256,
+	}
+}
+
+func (c *Config) check() error {
+	switch {
+	case c.N < 1 || int(c.ID) >= c.N:
+		return fmt.Errorf("pbft: replica %d is not among %d", c.ID, c.N)
+	case c.Signer == nil || c.Scheme == nil:
+		return errors.New("pbft: a signer and a scheme are required")
+	case c.CheckpointInterval < 1 || c.WindowSize < 2*c.CheckpointInterval || c.WindowSize > types.MaxPBFTWindow:
+		return fmt.Errorf("pbft: window L = %d must be at least 2K = %d and at most %d", c.WindowSize, 2*c.CheckpointInterval, types.MaxPBFTWindow)
+	case c.MaxInFlight < 1:
+		return errors.New("pbft: MaxInFlight must be positive")
+	case c.ViewChangeTicks < 1 || c.MaxViewChangeTicks < c.ViewChangeTicks || c.ResendTicks < 1:
+		return fmt.Errorf("pbft: timeouts %d..%d ticks (resend %d) are not a range", c.ViewChangeTicks, c.MaxViewChangeTicks, c.ResendTicks)
+	case c.MaxTxs < 1 || c.MaxBytes < 1 || c.RetainCommitted < c.WindowSize || c.MaxFetchAhead < types.MaxPBFTFetch:
+		return errors.New("pbft: payload, retention and fetch bounds must be positive (retention at least L)")
+	}
+	return nil
+}
+
+// faults is f, the most Byzantine replicas n tolerates; quorum is the
+// verifier's ⌊2n/3⌋+1, which is 2f+1 when n = 3f+1 and keeps any two
+// quorums intersecting in an honest replica for every n.
+func faults(n int) int { return (n - 1) / 3 }
+func quorum(n int) int { return 2*n/3 + 1 }

@@ -1,0 +1,168 @@
+package pbft
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/bftkit/bftkit/types"
+)
+
+// This file is how a replica gets what it lacks: committed blocks with
+// their commit certificates when it falls behind (state transfer, §4.3),
+// and blocks a new-view names only by digest.
+
+// catchUp is a replica fetching committed blocks up to target, whose
+// history digest must come out as digest.
+type catchUp struct {
+	target uint64
+	digest types.BlockID
+	peers  []types.ValidatorIndex // replicas that vouched for the target
+	next   int                    // which of them to ask next
+	asked  uint64                 // the last number asked for
+	sentAt uint64
+}
+
+func (e *Engine) startCatchUp(target uint64, digest types.BlockID, signers []types.ValidatorIndex) {
+	peers := slices.DeleteFunc(slices.Clone(signers), func(i types.ValidatorIndex) bool { return i == e.cfg.ID })
+	if len(peers) == 0 {
+		return
+	}
+	e.catchUp = &catchUp{target: target, digest: digest, peers: peers}
+	e.requestCommitted()
+}
+
+// requestCommitted asks the next vouching peer for the blocks after the
+// last executed (or buffered) one.
+func (e *Engine) requestCommitted() {
+	c := e.catchUp
+	from := e.executed + 1
+	for e.fetched[from] != nil {
+		from++
+	}
+	if from > c.target {
+		return
+	}
+	count := min(c.target-from+1, types.MaxPBFTFetch)
+	to := c.peers[c.next%len(c.peers)]
+	c.next++
+	c.asked, c.sentAt = from+count-1, e.now
+	e.send(to, &types.PBFTFetch{Sender: e.cfg.ID, FromSeq: from, Count: uint32(count)})
+}
+
+// retryCatchUp asks another peer when an answer is overdue, and ends the
+// catch-up once the target executed.
+func (e *Engine) retryCatchUp() {
+	c := e.catchUp
+	switch {
+	case c == nil:
+	case e.executed >= c.target:
+		e.catchUp = nil
+	case e.now-c.sentAt >= uint64(e.cfg.ResendTicks) || e.executed >= c.asked:
+		e.requestCommitted()
+	}
+}
+
+// onFetch answers from the committed blocks kept in memory; older ones are
+// the driver's store's to serve.
+func (e *Engine) onFetch(f *types.PBFTFetch) {
+	for seq := f.FromSeq; seq < f.FromSeq+uint64(f.Count); seq++ {
+		cb, ok := e.recent[seq]
+		if !ok {
+			return
+		}
+		proof, err := decodeProof(cb.Proof)
+		if err != nil {
+			return
+		}
+		e.send(f.Sender, &types.PBFTCommitted{Sender: e.cfg.ID, Block: cb.Block, Commit: proof.Commit})
+	}
+}
+
+// onCommitted buffers a block proven committed by its certificate (checked
+// at the gateway) and executes what it can.
+func (e *Engine) onCommitted(c *types.PBFTCommitted) error {
+	seq := c.Block.Height
+	if seq <= e.executed || seq > e.executed+e.cfg.MaxFetchAhead {
+		return fmt.Errorf("committed block %d outside (%d, %d]: %w", seq, e.executed, e.executed+e.cfg.MaxFetchAhead, ErrOutOfWindow)
+	}
+	e.fetched[seq] = c
+	e.execute()
+	if e.catchUp != nil && e.executed >= e.catchUp.asked {
+		e.retryCatchUp()
+	}
+	return nil
+}
+
+// blockFetch is a block a new-view named by digest only.
+type blockFetch struct {
+	seq    uint64
+	peer   types.ValidatorIndex
+	sentAt uint64
+}
+
+// wantBlock asks peer for the block with digest d.
+func (e *Engine) wantBlock(d types.BlockID, seq uint64, peer types.ValidatorIndex) {
+	if _, ok := e.awaitingBlock[d]; ok {
+		return
+	}
+	e.awaitingBlock[d] = &blockFetch{seq: seq, peer: peer}
+	e.requestBlock(d)
+}
+
+func (e *Engine) requestBlock(d types.BlockID) {
+	f := e.awaitingBlock[d]
+	if f.peer == e.cfg.ID {
+		f.peer = (f.peer + 1) % types.ValidatorIndex(e.cfg.N)
+	}
+	f.sentAt = e.now
+	e.send(f.peer, &types.BlockRequest{Sender: e.cfg.ID, BlockID: d, Ancestors: 1})
+}
+
+// retryBlocks asks the next replica for blocks whose answer is overdue.
+func (e *Engine) retryBlocks() {
+	for _, d := range slices.SortedFunc(maps.Keys(e.awaitingBlock), compareIDs) {
+		f := e.awaitingBlock[d]
+		if e.now-f.sentAt >= uint64(e.cfg.ResendTicks) {
+			f.peer = (f.peer + 1) % types.ValidatorIndex(e.cfg.N)
+			e.requestBlock(d)
+		}
+	}
+}
+
+func (e *Engine) onBlockRequest(r *types.BlockRequest) {
+	b := e.blocks[r.BlockID]
+	if b == nil {
+		if h, ok := e.recentIDs[r.BlockID]; ok {
+			b = e.recent[h].Block
+		}
+	}
+	if b != nil {
+		e.send(r.Sender, &types.BlockResponse{Sender: e.cfg.ID, Block: b})
+	}
+}
+
+// onBlockResponse accepts a block only by a digest this replica asked for:
+// the ID commits to every field, so the block is the one O named.
+func (e *Engine) onBlockResponse(r *types.BlockResponse) error {
+	d := r.Block.ID()
+	if _, ok := e.awaitingBlock[d]; !ok {
+		return fmt.Errorf("block %v: %w", d, ErrUnrequested)
+	}
+	e.blockArrived(r.Block)
+	return nil
+}
+
+// blockArrived gives a block to the slots whose pre-prepare named it.
+func (e *Engine) blockArrived(b *types.Block) {
+	d := b.ID()
+	delete(e.awaitingBlock, d)
+	if s := e.log[b.Height]; s != nil && s.hasPP && s.digest == d && s.block == nil {
+		s.block = b
+		e.storeBlock(b)
+		e.execute()
+	}
+}
+
+func compareIDs(a, b types.BlockID) int { return bytes.Compare(a[:], b[:]) }

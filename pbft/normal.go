@@ -1,0 +1,226 @@
+package pbft
+
+import (
+	"fmt"
+
+	"github.com/bftkit/bftkit/qc"
+	"github.com/bftkit/bftkit/types"
+)
+
+// This file is the normal case (§4.2): pre-prepare, prepare, commit, and
+// execution in sequence order.
+
+// onPrePrepare accepts a pre-prepare if it is for the current view, from
+// its primary, inside the watermarks, and names no digest other than one
+// already accepted for (view, seq). The digest is the block's ID, computed
+// here, so a pre-prepare cannot name one block and carry another.
+func (e *Engine) onPrePrepare(pp *types.PBFTPrePrepare) error {
+	switch {
+	case e.changing || pp.View != e.view:
+		return fmt.Errorf("pre-prepare for view %d in view %d: %w", pp.View, e.view, ErrWrongView)
+	case pp.Primary != e.primary(pp.View):
+		return fmt.Errorf("pre-prepare from %d: %w", pp.Primary, ErrNotPrimary)
+	case !inWatermarks(pp.Seq, e.low, e.cfg.WindowSize):
+		return fmt.Errorf("pre-prepare for %d, window (%d, %d]: %w", pp.Seq, e.low, e.low+e.cfg.WindowSize, ErrOutOfWindow)
+	}
+	d := pp.Block.ID()
+	s := e.slotFor(pp.Seq)
+	if prePrepareConflicts(s.hasPP, s.ppView, s.digest, pp.View, d) {
+		e.out.evidence = append(e.out.evidence, &types.DoubleSign{
+			Kind: types.MsgPBFTPrePrepare, Signer: pp.Primary, View: pp.View, Seq: pp.Seq,
+			DigestA: s.digest, SignatureA: s.ppSig, DigestB: d, SignatureB: pp.Signature,
+		})
+		return fmt.Errorf("pre-prepare (%d, %d, %v): %w %v", pp.View, pp.Seq, d, ErrConflict, s.digest)
+	}
+	if s.hasPP && s.ppView == pp.View {
+		e.blockArrived(pp.Block) // a resend: nothing new but perhaps the block
+		return nil
+	}
+	e.acceptPrePrepare(s, pp.View, d, pp.Signature, pp.Block)
+	return nil
+}
+
+// acceptPrePrepare logs the pre-prepare (view, s.seq, d) and, on a backup,
+// sends the matching prepare. block may be nil when a new-view named only
+// the digest; it is fetched.
+func (e *Engine) acceptPrePrepare(s *slot, view uint64, d types.BlockID, sig []byte, block *types.Block) {
+	s.hasPP, s.ppView, s.digest, s.ppSig = true, view, d, sig
+	s.commit, s.since = nil, e.now
+	if block == nil {
+		block = e.blocks[d]
+	}
+	s.block = block // nil until fetched; never a block of an earlier pre-prepare
+	if block != nil {
+		e.storeBlock(block)
+	}
+	e.dirty()
+	if e.primary(view) != e.cfg.ID {
+		e.sendVote(types.PhasePrepare, s.seq, d)
+	}
+	e.checkPrepared(s)
+}
+
+// sendVote broadcasts this replica's prepare or commit for the current view
+// and counts it as its own.
+func (e *Engine) sendVote(phase types.PBFTPhase, seq uint64, d types.BlockID) {
+	v := e.vote(phase, seq, d)
+	e.broadcast(v)
+	e.countVote(v)
+}
+
+func (e *Engine) vote(phase types.PBFTPhase, seq uint64, d types.BlockID) *types.PBFTVote {
+	return &types.PBFTVote{Phase: phase, View: e.view, Seq: seq, Digest: d, Replica: e.cfg.ID,
+		Signature: e.sign(types.PBFTVoteSignBytes(e.cfg.ChainID, phase, e.view, seq, d))}
+}
+
+// onVote routes checkpoints, and counts prepares and commits of the current
+// view inside the watermarks. Messages of other views are dropped (§4.2:
+// "replicas only accept messages ... in their current view"); resends
+// cover what a replica that was late to a view missed.
+func (e *Engine) onVote(v *types.PBFTVote) error {
+	if v.Phase == types.PhaseCheckpoint {
+		return e.onCheckpoint(v)
+	}
+	switch {
+	case e.changing || v.View != e.view:
+		return fmt.Errorf("%v for view %d in view %d: %w", v.Phase, v.View, e.view, ErrWrongView)
+	case !inWatermarks(v.Seq, e.low, e.cfg.WindowSize):
+		return fmt.Errorf("%v for %d: %w", v.Phase, v.Seq, ErrOutOfWindow)
+	case v.Phase == types.PhasePrepare && !prepareCounts(v.Replica, v.View, e.cfg.N):
+		return fmt.Errorf("prepare from the primary %d: %w", v.Replica, ErrNotPrimary)
+	}
+	return e.countVote(v)
+}
+
+// countVote adds a prepare or commit to its collector, which counts each
+// replica once per (view, seq) and only votes with equal digests together.
+func (e *Engine) countVote(v *types.PBFTVote) error {
+	col, quorums := e.prepares, e.prepQ
+	if v.Phase == types.PhaseCommit {
+		col, quorums = e.commits, e.commitQ
+	}
+	sl := qc.Slot{View: v.View, Seq: v.Seq}
+	q, eq, err := col.Add(qc.SignedVote{Slot: sl, Digest: v.Digest, Signer: v.Replica, Sig: v.Signature})
+	if eq != nil {
+		e.out.evidence = append(e.out.evidence, eq.DoubleSign(types.MsgPBFTVote, v.Phase))
+	}
+	if err != nil || q == nil {
+		return err
+	}
+	if quorums[sl] == nil {
+		quorums[sl] = make(map[types.BlockID]*qc.Quorum)
+	}
+	quorums[sl][q.Digest] = q
+	if s := e.log[v.Seq]; s != nil {
+		if v.Phase == types.PhasePrepare {
+			e.checkPrepared(s)
+		} else {
+			e.checkCommitted(s)
+		}
+	}
+	return nil
+}
+
+// checkPrepared: prepared(m, v, n, i) holds once the replica logged the
+// pre-prepare for (v, n, d) and 2f prepares from distinct backups that
+// match it on view, sequence number and digest (§4.2). It then sends its
+// commit.
+func (e *Engine) checkPrepared(s *slot) {
+	if e.changing || !s.hasPP || s.ppView != e.view || s.preparedIn(e.view) {
+		return
+	}
+	q := e.prepQ[qc.Slot{View: e.view, Seq: s.seq}][s.digest]
+	if q == nil {
+		return
+	}
+	s.prepared = &types.PBFTPrepared{View: e.view, Seq: s.seq, Digest: s.digest, PrePrepareSignature: s.ppSig, Prepares: q.PBFTCert(types.PhasePrepare)}
+	s.since = e.now
+	e.dirty()
+	e.sendVote(types.PhaseCommit, s.seq, s.digest)
+	e.checkCommitted(s)
+}
+
+// checkCommitted: committed-local(m, v, n, i) holds once prepared(m, v, n,
+// i) and the replica has 2f+1 commits from distinct replicas matching it
+// on view, sequence number and digest (§4.2).
+func (e *Engine) checkCommitted(s *slot) {
+	if e.changing || !s.preparedIn(e.view) || s.commit != nil {
+		return
+	}
+	q := e.commitQ[qc.Slot{View: e.view, Seq: s.seq}][s.prepared.Digest]
+	if q == nil {
+		return
+	}
+	s.commit = q.PBFTCert(types.PhaseCommit)
+	if s.seq <= e.executed {
+		// Decided again after a view change: it must be what executed.
+		if cb, ok := e.recent[s.seq]; ok && cb.ID != s.prepared.Digest {
+			e.halted = true
+		}
+		return
+	}
+	e.execute()
+}
+
+// execute runs committed blocks in sequence order, never with a gap (§4.2):
+// the next number executes once it is committed-local with its block at
+// hand, or arrived from a peer with its commit certificate.
+func (e *Engine) execute() {
+	for !e.halted {
+		next := e.executed + 1
+		var b *types.Block
+		var cert *types.PBFTCert
+		if s := e.log[next]; s != nil && s.commit != nil && s.block != nil {
+			b, cert = s.block, s.commit
+		} else if c := e.fetched[next]; c != nil {
+			b, cert = c.Block, c.Commit
+		} else {
+			return
+		}
+		delete(e.fetched, next)
+		e.commitBlock(b, cert)
+	}
+}
+
+// commitBlock hands b to the driver, extends the history, and takes a
+// checkpoint every K numbers (§4.3).
+func (e *Engine) commitBlock(b *types.Block, cert *types.PBFTCert) {
+	id := b.ID()
+	seq := b.Height
+	e.history = nextHistory(e.history, seq, id)
+	e.executed = seq
+	cb := types.CommittedBlock{ID: id, Block: b, Proof: encodeProof(cert, e.history)}
+	e.out.committed = append(e.out.committed, cb)
+	e.remember(cb)
+	e.idle = 0
+	if !e.changing && e.consecutiveVC > 0 {
+		e.consecutiveVC = 0 // §4.5.2: a request executed in the new view
+		e.dirty()
+	}
+	if e.catchUp != nil && seq == e.catchUp.target && e.history != e.catchUp.digest {
+		e.halted = true // f+1 replicas vouch for a different history
+		return
+	}
+	if seq == e.low && e.stable != nil && e.history != e.stable.Digest {
+		e.halted = true // a quorum's stable checkpoint says otherwise
+		return
+	}
+	if seq%e.cfg.CheckpointInterval == 0 {
+		e.takeCheckpoint(seq)
+	}
+	e.maybeRequestPayload()
+}
+
+// remember keeps a committed block to serve lagging peers, and forgets
+// those older than RetainCommitted.
+func (e *Engine) remember(cb types.CommittedBlock) {
+	h := cb.Block.Height
+	e.recent[h] = cb
+	e.recentIDs[cb.ID] = h
+	if h > e.cfg.RetainCommitted {
+		if old, ok := e.recent[h-e.cfg.RetainCommitted]; ok {
+			delete(e.recentIDs, old.ID)
+			delete(e.recent, h-e.cfg.RetainCommitted)
+		}
+	}
+}

@@ -1,0 +1,231 @@
+package pbftsim
+
+import (
+	"github.com/bftkit/bftkit/pbft"
+	"github.com/bftkit/bftkit/testnet/sim"
+	"github.com/bftkit/bftkit/types"
+)
+
+// Behaviours are PBFT's Byzantine decorators by name (DESIGN.md §5). Each
+// wraps the honest engine and rewrites what leaves it, signing with the
+// node's own key only; the simulator adds the generic ones (silent,
+// duplicate).
+var Behaviours = map[string]sim.Behaviour{
+	"equivocate":      newEquivocate,
+	"wrong-digest":    newWrongDigest,
+	"double-vote":     newDoubleVote,
+	"bad-checkpoint":  newBadCheckpoint,
+	"bad-view-change": newBadViewChange,
+	"bad-new-view":    newBadNewView,
+	"silent-primary":  newSilentPrimary,
+	"flood":           newFlood,
+}
+
+func rewriting(e types.Engine, env sim.NodeEnv, rewrite func(d *sim.Rewriter, m types.Message) []types.Message) *sim.Rewriter {
+	d := &sim.Rewriter{Engine: e, Env: env}
+	d.Rewrite = func(m types.Message) []types.Message { return rewrite(d, m) }
+	return d
+}
+
+func keep(m types.Message) []types.Message { return []types.Message{m} }
+
+// flip returns a different digest, deterministically.
+func flip(d types.BlockID) types.BlockID {
+	d[31] ^= 0xff
+	return d
+}
+
+// signVote re-signs a prepare, commit or checkpoint as d's node.
+func signVote(d *sim.Rewriter, v *types.PBFTVote) *types.PBFTVote {
+	v.Signature = d.Sign(types.PBFTVoteSignBytes(d.Env.ChainID, v.Phase, v.View, v.Seq, v.Digest))
+	return v
+}
+
+func signPrePrepare(d *sim.Rewriter, pp *types.PBFTPrePrepare) *types.PBFTPrePrepare {
+	pp.Signature = d.Sign(types.PrePrepareSignBytes(d.Env.ChainID, pp.View, pp.Seq, pp.Block.ID()))
+	return pp
+}
+
+func signViewChange(d *sim.Rewriter, vc *types.PBFTViewChange) *types.PBFTViewChange {
+	h, _ := vc.BodyHash()
+	vc.Signature = d.Sign(types.ViewChangeSignBytes(d.Env.ChainID, vc.View, h))
+	return vc
+}
+
+func signNewView(d *sim.Rewriter, nv *types.PBFTNewView) *types.PBFTNewView {
+	for _, o := range nv.PrePrepares {
+		o.Signature = d.Sign(types.PrePrepareSignBytes(d.Env.ChainID, nv.View, o.Seq, o.Digest))
+	}
+	h, _ := nv.BodyHash()
+	nv.Signature = d.Sign(types.NewViewSignBytes(d.Env.ChainID, nv.View, h))
+	return nv
+}
+
+// newEquivocate: as primary, send one block to half the backups and a
+// different block for the same (view, seq) to the other half.
+func newEquivocate(e types.Engine, env sim.NodeEnv) types.Engine {
+	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+		pp, ok := m.Payload.(*types.PBFTPrePrepare)
+		if !ok {
+			return keep(m)
+		}
+		twin := *pp.Block
+		if len(twin.Txs) > 0 {
+			twin.Txs = twin.Txs[:len(twin.Txs)-1]
+		} else {
+			twin.ParentAppHash = []byte{0xee}
+		}
+		other := signPrePrepare(d, &types.PBFTPrePrepare{View: pp.View, Seq: pp.Seq, Block: &twin, Primary: pp.Primary})
+		out := d.Unicast(m)
+		for k := range out {
+			if out[k].To%2 == 1 {
+				out[k].Payload = other
+			}
+		}
+		return out
+	})
+}
+
+// newWrongDigest: prepares and commits name a digest nobody proposed.
+func newWrongDigest(e types.Engine, env sim.NodeEnv) types.Engine {
+	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+		v, ok := m.Payload.(*types.PBFTVote)
+		if !ok || v.Phase == types.PhaseCheckpoint {
+			return keep(m)
+		}
+		bad := *v
+		bad.Digest = flip(v.Digest)
+		m.Payload = signVote(d, &bad)
+		return keep(m)
+	})
+}
+
+// newDoubleVote: every prepare and commit goes out twice, the second for
+// another digest.
+func newDoubleVote(e types.Engine, env sim.NodeEnv) types.Engine {
+	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+		v, ok := m.Payload.(*types.PBFTVote)
+		if !ok || v.Phase == types.PhaseCheckpoint {
+			return keep(m)
+		}
+		other := *v
+		other.Digest = flip(v.Digest)
+		return []types.Message{m, {From: m.From, To: m.To, Broadcast: m.Broadcast, Payload: signVote(d, &other)}}
+	})
+}
+
+// newBadCheckpoint: checkpoints carry a wrong history digest.
+func newBadCheckpoint(e types.Engine, env sim.NodeEnv) types.Engine {
+	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+		v, ok := m.Payload.(*types.PBFTVote)
+		if !ok || v.Phase != types.PhaseCheckpoint {
+			return keep(m)
+		}
+		bad := *v
+		bad.Digest = flip(v.Digest)
+		m.Payload = signVote(d, &bad)
+		return keep(m)
+	})
+}
+
+// newBadViewChange: view-changes claim a prepared certificate for a digest
+// nobody proposed, in a view above every real one (forged: the prepares
+// are its own signature repeated), and a checkpoint proof that lists its
+// own signature as every signer's.
+func newBadViewChange(e types.Engine, env sim.NodeEnv) types.Engine {
+	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+		vc, ok := m.Payload.(*types.PBFTViewChange)
+		if !ok {
+			return keep(m)
+		}
+		bad := *vc
+		seq := vc.StableSeq() + 1
+		digest := types.BlockID{0xba, 0xd}
+		own := d.Sign(types.PBFTVoteSignBytes(d.Env.ChainID, types.PhasePrepare, vc.View-1, seq, digest))
+		forged := &types.PBFTPrepared{View: vc.View - 1, Seq: seq, Digest: digest,
+			PrePrepareSignature: own,
+			Prepares: &types.PBFTCert{Phase: types.PhasePrepare, View: vc.View - 1, Seq: seq, Digest: digest,
+				Signers: []types.ValidatorIndex{d.Env.ID, d.Env.ID}, Signatures: [][]byte{own, own}}}
+		bad.Prepared = append([]*types.PBFTPrepared{forged}, withoutSeq(vc.Prepared, seq)...)
+		if vc.Stable != nil && len(vc.Stable.Signers) > 0 {
+			dup := *vc.Stable
+			dup.Signers = append(dup.Signers[:len(dup.Signers)-1:len(dup.Signers)-1], dup.Signers[0])
+			dup.Signatures = append(dup.Signatures[:len(dup.Signatures)-1:len(dup.Signatures)-1], dup.Signatures[0])
+			bad.Stable = &dup
+		}
+		m.Payload = signViewChange(d, &bad)
+		return keep(m)
+	})
+}
+
+func withoutSeq(ps []*types.PBFTPrepared, seq uint64) []*types.PBFTPrepared {
+	var out []*types.PBFTPrepared
+	for _, p := range ps {
+		if p.Seq != seq {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// newBadNewView: as the new primary, send a new-view whose O fills every
+// number with a null request, dropping what V says was prepared; as a
+// backup, send a new-view of its own along with each view-change.
+func newBadNewView(e types.Engine, env sim.NodeEnv) types.Engine {
+	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+		switch p := m.Payload.(type) {
+		case *types.PBFTNewView:
+			bad := &types.PBFTNewView{View: p.View, Primary: p.Primary, ViewChanges: p.ViewChanges}
+			for _, o := range p.PrePrepares {
+				bad.PrePrepares = append(bad.PrePrepares, &types.PBFTOrder{Seq: o.Seq, Digest: pbft.NullBlock(p.View, o.Seq, d.Env.N).ID()})
+			}
+			m.Payload = signNewView(d, bad)
+			return keep(m)
+		case *types.PBFTViewChange:
+			if pbft.Primary(p.View, d.Env.N) == d.Env.ID {
+				return keep(m)
+			}
+			usurp := signNewView(d, &types.PBFTNewView{View: p.View, Primary: d.Env.ID, ViewChanges: []*types.PBFTViewChange{p}})
+			return []types.Message{m, {From: m.From, Broadcast: true, Payload: usurp}}
+		}
+		return keep(m)
+	})
+}
+
+// newSilentPrimary: as primary, send no pre-prepares and no new-view; as a
+// backup, behave.
+func newSilentPrimary(e types.Engine, env sim.NodeEnv) types.Engine {
+	return rewriting(e, env, func(_ *sim.Rewriter, m types.Message) []types.Message {
+		switch m.Payload.(type) {
+		case *types.PBFTPrePrepare, *types.PBFTNewView:
+			return nil
+		}
+		return keep(m)
+	})
+}
+
+// floodAhead is how far above the window and the view flood aims.
+const floodAhead = 10_000
+
+// newFlood: along with every message, send validly signed prepares for a
+// sequence number far above the window and view-changes for a view far
+// ahead (flooding the log and the view-change state), and a pre-prepare
+// far above the window.
+func newFlood(e types.Engine, env sim.NodeEnv) types.Engine {
+	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+		out := keep(m)
+		v, ok := m.Payload.(*types.PBFTVote)
+		if !ok || v.Phase == types.PhaseCheckpoint {
+			return out
+		}
+		far := signVote(d, &types.PBFTVote{Phase: types.PhasePrepare, View: v.View, Seq: v.Seq + floodAhead, Digest: v.Digest, Replica: d.Env.ID})
+		vc := signViewChange(d, &types.PBFTViewChange{View: v.View + floodAhead, Replica: d.Env.ID})
+		out = append(out, types.Message{From: m.From, Broadcast: true, Payload: far}, types.Message{From: m.From, Broadcast: true, Payload: vc})
+		if pbft.Primary(v.View, d.Env.N) == d.Env.ID {
+			b := &types.Block{Height: v.Seq + floodAhead, View: v.View, Proposer: d.Env.ID}
+			pp := signPrePrepare(d, &types.PBFTPrePrepare{View: v.View, Seq: b.Height, Block: b, Primary: d.Env.ID})
+			out = append(out, types.Message{From: m.From, Broadcast: true, Payload: pp})
+		}
+		return out
+	})
+}

@@ -1,0 +1,104 @@
+package pbft
+
+import (
+	"fmt"
+
+	"github.com/bftkit/bftkit/qc"
+	"github.com/bftkit/bftkit/types"
+)
+
+// VerifyMessage is the gateway check for PBFT messages, run before Step.
+// The codec already checked shape and that the sender is the signer; this
+// checks signatures and certificates:
+//   - a pre-prepare: from the primary of its view, signed over (view, seq,
+//     block ID);
+//   - a prepare, commit or checkpoint: the replica's signature;
+//   - a view-change: its signature, its checkpoint proof (2f+1), and each
+//     prepared certificate (the pre-prepare by that view's primary and 2f
+//     prepares by other replicas);
+//   - a new-view: from the primary of its view, its signature, every
+//     view-change in V as above, and O's pre-prepare signatures;
+//   - a committed block: its commit certificate (2f+1);
+//   - fetches and block requests and responses are unsigned: the engine
+//     takes a block only by a digest it asked for or with its certificate.
+func VerifyMessage(v *qc.Verifier, m types.Message) error {
+	switch p := m.Payload.(type) {
+	case *types.PBFTPrePrepare:
+		if want := Primary(p.View, v.N()); p.Primary != want {
+			return fmt.Errorf("pre-prepare for view %d from %d, whose primary is %d", p.View, p.Primary, want)
+		}
+		return v.VerifySignature(p.Primary, types.PrePrepareSignBytes(v.ChainID(), p.View, p.Seq, p.Block.ID()), p.Signature)
+	case *types.PBFTVote:
+		return v.VerifySignature(p.Replica, types.PBFTVoteSignBytes(v.ChainID(), p.Phase, p.View, p.Seq, p.Digest), p.Signature)
+	case *types.PBFTViewChange:
+		return verifyViewChange(v, p)
+	case *types.PBFTNewView:
+		return verifyNewView(v, p)
+	case *types.PBFTCommitted:
+		return v.VerifyPBFTCert(p.Commit, v.Quorum())
+	case *types.PBFTFetch, *types.BlockRequest, *types.BlockResponse:
+		return nil
+	}
+	return fmt.Errorf("pbft: %v is not a PBFT message", m.Payload.MsgType())
+}
+
+func verifyViewChange(v *qc.Verifier, vc *types.PBFTViewChange) error {
+	h, err := vc.BodyHash()
+	if err != nil {
+		return err
+	}
+	if err := v.VerifySignature(vc.Replica, types.ViewChangeSignBytes(v.ChainID(), vc.View, h), vc.Signature); err != nil {
+		return fmt.Errorf("view-change by %d: %w", vc.Replica, err)
+	}
+	if vc.Stable != nil {
+		if err := v.VerifyPBFTCert(vc.Stable, v.Quorum()); err != nil {
+			return fmt.Errorf("view-change by %d: checkpoint proof: %w", vc.Replica, err)
+		}
+	}
+	for k, p := range vc.Prepared {
+		if err := verifyPrepared(v, p); err != nil {
+			return fmt.Errorf("view-change by %d: prepared[%d]: %w", vc.Replica, k, err)
+		}
+	}
+	return nil
+}
+
+// verifyPrepared checks a prepared certificate (§4.2): the pre-prepare
+// signed by the primary of its view, and quorum−1 = 2f prepares from
+// distinct replicas other than that primary.
+func verifyPrepared(v *qc.Verifier, p *types.PBFTPrepared) error {
+	primary := Primary(p.View, v.N())
+	if err := v.VerifySignature(primary, types.PrePrepareSignBytes(v.ChainID(), p.View, p.Seq, p.Digest), p.PrePrepareSignature); err != nil {
+		return fmt.Errorf("pre-prepare: %w", err)
+	}
+	for _, s := range p.Prepares.Signers {
+		if s == primary {
+			return fmt.Errorf("prepares include the primary %d", primary)
+		}
+	}
+	return v.VerifyPBFTCert(p.Prepares, v.Quorum()-1)
+}
+
+func verifyNewView(v *qc.Verifier, nv *types.PBFTNewView) error {
+	if want := Primary(nv.View, v.N()); nv.Primary != want {
+		return fmt.Errorf("new-view for view %d from %d, whose primary is %d", nv.View, nv.Primary, want)
+	}
+	h, err := nv.BodyHash()
+	if err != nil {
+		return err
+	}
+	if err := v.VerifySignature(nv.Primary, types.NewViewSignBytes(v.ChainID(), nv.View, h), nv.Signature); err != nil {
+		return fmt.Errorf("new-view: %w", err)
+	}
+	for _, vc := range nv.ViewChanges {
+		if err := verifyViewChange(v, vc); err != nil {
+			return fmt.Errorf("new-view: %w", err)
+		}
+	}
+	for k, o := range nv.PrePrepares {
+		if err := v.VerifySignature(nv.Primary, types.PrePrepareSignBytes(v.ChainID(), nv.View, o.Seq, o.Digest), o.Signature); err != nil {
+			return fmt.Errorf("new-view: pre_prepares[%d]: %w", k, err)
+		}
+	}
+	return nil
+}
