@@ -74,7 +74,7 @@ type Engine struct {
 	prepQ, commitQ    map[qc.Slot]map[types.BlockID]*qc.Quorum
 	checkpoints       CheckpointTracker
 	vcs               map[types.ValidatorIndex]*types.PBFTViewChange // latest per replica
-	nv                *types.PBFTNewView                            // the new-view of view
+	nv                *types.PBFTNewView                             // the new-view of view
 
 	// Timers, in ticks.
 	idle          int  // since the last execution, view entry or quorum of view-changes
@@ -309,4 +309,13 @@ func (e *Engine) Ready() types.Ready {
 func (e *Engine) Advance(types.Ready) {
 	e.out = outbox{}
 	e.safe = nil
+}
+
+// Debug is temporary.
+func (e *Engine) Debug() string {
+	s := fmt.Sprintf("view=%d changing=%v vcTimer=%v idle=%d consec=%d low=%d exec=%d next=%d vcs:", e.view, e.changing, e.vcTimer, e.idle, e.consecutiveVC, e.low, e.executed, e.nextSeq)
+	for i, vc := range e.vcs {
+		s += fmt.Sprintf(" %d@%d", i, vc.View)
+	}
+	return s
 }

@@ -105,23 +105,35 @@ func (e *Engine) vcsFor(v uint64) []*types.PBFTViewChange {
 	return out
 }
 
-// afterViewChange acts on a quorum of view-changes for the view being
-// changed to: the timer starts (§4.5.2: only then, so that a replica does
-// not race ahead alone), and the new primary sends the new-view.
+// afterViewChange starts the view-change timer once a quorum is changing
+// to this view or a later one (§4.5.2 starts it on 2f+1 view-changes for
+// the view, so that a replica does not race ahead alone; counting later
+// views too keeps a replica from waiting forever for a view-change that
+// its sender replaced with one for the next view when its own timer
+// expired). The new primary sends the new-view once a quorum asked for
+// exactly this view.
 func (e *Engine) afterViewChange() {
 	if !e.changing {
 		return
 	}
-	vcs := e.vcsFor(e.view)
-	if len(vcs) < e.quorum {
-		return
-	}
-	if !e.vcTimer {
+	if !e.vcTimer && e.changingAtLeast(e.view) >= e.quorum {
 		e.vcTimer, e.idle = true, 0
 	}
-	if e.primary(e.view) == e.cfg.ID {
+	if vcs := e.vcsFor(e.view); len(vcs) >= e.quorum && e.primary(e.view) == e.cfg.ID {
 		e.sendNewView(vcs[:e.quorum])
 	}
+}
+
+// changingAtLeast counts replicas whose latest view-change is for view v or
+// a later one.
+func (e *Engine) changingAtLeast(v uint64) int {
+	n := 0
+	for _, vc := range e.vcs {
+		if vc.View >= v {
+			n++
+		}
+	}
+	return n
 }
 
 // sendNewView is the new primary's step (§4.4): O from V, each entry signed
