@@ -319,3 +319,11 @@ func (e *Engine) Debug() string {
 	}
 	return s
 }
+
+func (e *Engine) DebugSlot(seq uint64) string {
+	s := e.log[seq]
+	if s == nil {
+		return "nil"
+	}
+	return fmt.Sprintf("pp=%v v=%d d=%v prepared=%v commit=%v", s.hasPP, s.ppView, s.digest, s.prepared != nil, s.commit != nil)
+}

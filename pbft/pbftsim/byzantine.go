@@ -61,29 +61,70 @@ func signNewView(d *sim.Rewriter, nv *types.PBFTNewView) *types.PBFTNewView {
 	return nv
 }
 
-// newEquivocate: as primary, send one block to half the backups and a
-// different block for the same (view, seq) to the other half.
+// newEquivocate: as primary, send one block to the even replicas and its
+// twin (same (view, seq), another digest) to the odd ones; and, primary or
+// not, split every prepare and commit the same way, the even replicas
+// getting a vote for the block and the odd ones a vote for its twin. The
+// twin is an involution, so equivocators agree on the split whichever
+// block each received: f+1 of them make a fork (harness validation), f of
+// them only show up as evidence.
 func newEquivocate(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
-		pp, ok := m.Payload.(*types.PBFTPrePrepare)
-		if !ok {
-			return keep(m)
+	pairs := make(map[types.BlockID][2]types.BlockID) // digest -> {block, twin}
+	learn := func(b *types.Block) {
+		if len(pairs) > 4096 {
+			clear(pairs)
 		}
-		twin := *pp.Block
-		if len(twin.Txs) > 0 {
-			twin.Txs = twin.Txs[:len(twin.Txs)-1]
-		} else {
-			twin.ParentAppHash = []byte{0xee}
+		if len(b.ParentAppHash) == 1 && b.ParentAppHash[0] == 0xee {
+			b = twin(b)
 		}
-		other := signPrePrepare(d, &types.PBFTPrePrepare{View: pp.View, Seq: pp.Seq, Block: &twin, Primary: pp.Primary})
-		out := d.Unicast(m)
-		for k := range out {
-			if out[k].To%2 == 1 {
-				out[k].Payload = other
+		pair := [2]types.BlockID{b.ID(), twin(b).ID()}
+		pairs[pair[0]], pairs[pair[1]] = pair, pair
+	}
+	d := rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+		switch p := m.Payload.(type) {
+		case *types.PBFTPrePrepare:
+			learn(p.Block)
+			other := signPrePrepare(d, &types.PBFTPrePrepare{View: p.View, Seq: p.Seq, Block: twin(p.Block), Primary: p.Primary})
+			out := d.Unicast(m)
+			for k := range out {
+				if out[k].To%2 == 1 {
+					out[k].Payload = other
+				}
 			}
+			return out
+		case *types.PBFTVote:
+			pair, ok := pairs[p.Digest]
+			if !ok || p.Phase == types.PhaseCheckpoint {
+				return keep(m)
+			}
+			out := d.Unicast(m)
+			for k := range out {
+				v := *p
+				v.Digest = pair[out[k].To%2]
+				out[k].Payload = signVote(d, &v)
+			}
+			return out
 		}
-		return out
+		return keep(m)
 	})
+	d.Observe = func(m types.Message) {
+		if pp, ok := m.Payload.(*types.PBFTPrePrepare); ok {
+			learn(pp.Block)
+		}
+	}
+	return d
+}
+
+// twin is b with its parent app hash marker toggled: another block for the
+// same (view, seq), and twin(twin(b)) = b.
+func twin(b *types.Block) *types.Block {
+	t := *b
+	if len(t.ParentAppHash) == 1 && t.ParentAppHash[0] == 0xee {
+		t.ParentAppHash = nil
+	} else {
+		t.ParentAppHash = []byte{0xee}
+	}
+	return &t
 }
 
 // newWrongDigest: prepares and commits name a digest nobody proposed.

@@ -50,3 +50,34 @@ func TestSeededRunsWithFaultsAndByzantineNodes(t *testing.T) {
 		}
 	}
 }
+
+// Every behaviour of the catalogue is accepted by name and, as the one
+// Byzantine node, breaks neither safety nor liveness.
+func TestEveryBehaviourRunsByName(t *testing.T) {
+	for _, name := range []string{"silent", "duplicate", "equivocate", "wrong-digest", "double-vote", "bad-checkpoint",
+		"bad-view-change", "bad-new-view", "silent-primary", "flood"} {
+		require.Contains(t, behaviourNames(), name)
+		for _, byz := range []types.ValidatorIndex{0, 1} { // the first primary, and the first new primary
+			cfg := sim.DefaultConfig(honest(), 4, 11)
+			cfg.Byzantine = map[types.ValidatorIndex]string{byz: name}
+			res, err := sim.Run(cfg)
+			require.NoError(t, err)
+			require.False(t, res.Failed(), "%s at %d: %v %s", name, byz, res.Violation, res.LivenessFailure)
+		}
+	}
+	require.Len(t, behaviourNames(), 10, "a behaviour was added without a test here")
+}
+
+// Harness validation: with f+1 equivocators (the first primary and one
+// backup) the safety bound is exceeded, and the simulator must observe the
+// fork. If it did not, the seeded runs' silence would mean nothing.
+func TestFPlusOneEquivocatorsForkIsObserved(t *testing.T) {
+	cfg := sim.DefaultConfig(honest(), 4, 1)
+	cfg.Faults = sim.Profiles["none"](1)
+	cfg.Byzantine = map[types.ValidatorIndex]string{0: "equivocate", 1: "equivocate"}
+	cfg.AllowMoreThanF = true
+	res, err := sim.Run(cfg)
+	require.NoError(t, err)
+	require.NotNil(t, res.Violation, "f+1 equivocators and no fork seen")
+	require.Contains(t, res.Violation.What, "agreement")
+}

@@ -1,0 +1,99 @@
+package pbft
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bftkit/bftkit/types"
+)
+
+// Paper-conformance tests for checkpoints and garbage collection,
+// Castro-Liskov OSDI'99 §4.3.
+
+// checkpointFrom is replica i's checkpoint for seq with digest d.
+func (f *fixture) checkpointFrom(i types.ValidatorIndex, seq uint64, d types.BlockID) *types.PBFTVote {
+	return f.vote(types.PhaseCheckpoint, 0, seq, d, i)
+}
+
+// §4.3: after executing a multiple of K a replica multicasts a checkpoint
+// with the digest of its state (here the history digest).
+func TestCheckpointEveryKNumbers(t *testing.T) {
+	f := newFixture(t, 4, 3)
+	for seq := uint64(1); seq <= 4; seq++ {
+		f.commitSeq(seq)
+	}
+	cps := votesOf(f.sent(), types.PhaseCheckpoint)
+	require.Len(t, cps, 1)
+	require.Equal(t, uint64(4), cps[0].Seq)
+	require.Equal(t, f.e.history, cps[0].Digest)
+}
+
+// §4.3: a checkpoint is stable with 2f+1 matching checkpoints from distinct
+// replicas; then h moves to it and the log at and below it is discarded.
+// Repeats of one replica and checkpoints with another digest do not count.
+func TestStableCheckpointNeedsTwoFPlusOneDistinctMatching(t *testing.T) {
+	f := newFixture(t, 4, 3)
+	for seq := uint64(1); seq <= 4; seq++ {
+		f.commitSeq(seq)
+	}
+	d := f.e.history
+	require.NoError(t, f.step(f.checkpointFrom(1, 4, d)))
+	require.NoError(t, f.step(f.checkpointFrom(1, 4, d)))
+	require.NoError(t, f.step(f.checkpointFrom(2, 4, types.BlockID{9})))
+	require.Equal(t, uint64(0), f.e.LowWatermark(), "own + 1 distinct matching")
+	require.NoError(t, f.step(f.checkpointFrom(0, 4, d)))
+	require.Equal(t, uint64(4), f.e.LowWatermark())
+	for seq := range f.e.log {
+		require.Greater(t, seq, uint64(4), "log at or below h discarded")
+	}
+	require.NoError(t, checkStoredCerts(testVerifier(f), &types.PBFTSafety{}, mustSafety(t, f.safety)))
+	require.ErrorIs(t, f.step(f.prePrepare(0, 4, "old")), ErrOutOfWindow, "h is now 4")
+	require.NoError(t, f.step(f.prePrepare(0, 12, "new top")), "H is now 12")
+}
+
+// §4.3: a replica whose history differs from a quorum's stable checkpoint
+// stops: it cannot be honest and right.
+func TestStableCheckpointWithAnotherHistoryHalts(t *testing.T) {
+	f := newFixture(t, 4, 3)
+	for seq := uint64(1); seq <= 4; seq++ {
+		f.commitSeq(seq)
+	}
+	other := types.BlockID{7}
+	for _, i := range []types.ValidatorIndex{0, 1, 2} {
+		_ = f.step(f.checkpointFrom(i, 4, other))
+	}
+	require.True(t, f.e.Halted())
+}
+
+// §4.3: a replica that falls behind fetches committed blocks up to a
+// checkpoint that f+1 replicas vouch for, each block with its commit
+// certificate, and checks the history it computes against the checkpoint.
+func TestLaggingReplicaFetchesUpToACheckpointVouchedByFPlusOne(t *testing.T) {
+	ahead := newFixture(t, 4, 2)
+	for seq := uint64(1); seq <= 4; seq++ {
+		ahead.commitSeq(seq)
+	}
+	f := newFixture(t, 4, 3)
+	d := ahead.e.history
+	require.NoError(t, f.step(f.checkpointFrom(1, 4, d)))
+	require.Empty(t, ofType[*types.PBFTFetch](f.sent()), "one replica is not enough")
+	require.NoError(t, f.step(f.checkpointFrom(2, 4, d)))
+	fetches := ofType[*types.PBFTFetch](f.sent())
+	require.Len(t, fetches, 1)
+	require.Equal(t, uint64(1), fetches[0].FromSeq)
+	require.Equal(t, uint32(4), fetches[0].Count)
+
+	ahead.sent()
+	require.NoError(t, ahead.step(&types.PBFTFetch{Sender: 3, FromSeq: 1, Count: 4}))
+	answers := ofType[*types.PBFTCommitted](ahead.sent())
+	require.Len(t, answers, 4)
+	v := testVerifier(f)
+	for _, c := range answers {
+		require.NoError(t, VerifyMessage(v, types.Message{From: 2, Payload: c}))
+		require.NoError(t, f.step(c))
+	}
+	require.Equal(t, uint64(4), f.e.Executed())
+	require.Equal(t, d, f.e.history)
+	require.False(t, f.e.Halted())
+}
