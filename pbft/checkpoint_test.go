@@ -41,9 +41,9 @@ func TestStableCheckpointNeedsTwoFPlusOneDistinctMatching(t *testing.T) {
 	require.NoError(t, f.step(f.checkpointFrom(1, 4, d)))
 	require.NoError(t, f.step(f.checkpointFrom(1, 4, d)))
 	require.NoError(t, f.step(f.checkpointFrom(2, 4, types.BlockID{9})))
-	require.Equal(t, uint64(0), f.e.LowWatermark(), "own + 1 distinct matching")
+	require.Equal(t, uint64(0), f.e.Status().LowWatermark, "own + 1 distinct matching")
 	require.NoError(t, f.step(f.checkpointFrom(0, 4, d)))
-	require.Equal(t, uint64(4), f.e.LowWatermark())
+	require.Equal(t, uint64(4), f.e.Status().LowWatermark)
 	for seq := range f.e.log {
 		require.Greater(t, seq, uint64(4), "log at or below h discarded")
 	}
@@ -93,7 +93,7 @@ func TestLaggingReplicaFetchesUpToACheckpointVouchedByFPlusOne(t *testing.T) {
 		require.NoError(t, VerifyMessage(v, types.Message{From: 2, Payload: c}))
 		require.NoError(t, f.step(c))
 	}
-	require.Equal(t, uint64(4), f.e.Executed())
+	require.Equal(t, uint64(4), f.e.Status().Executed)
 	require.Equal(t, d, f.e.history)
 	require.False(t, f.e.Halted())
 }

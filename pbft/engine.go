@@ -158,16 +158,29 @@ func (e *Engine) restoreCommitted(tail []types.CommittedBlock) error {
 // with what a quorum decided: more than f replicas are faulty, or it is.
 func (e *Engine) Halted() bool { return e.halted }
 
-// View is the current view; ViewChanging reports whether a view change to
-// it is in progress.
-func (e *Engine) View() uint64       { return e.view }
-func (e *Engine) ViewChanging() bool { return e.changing }
+// Status is a snapshot of a replica's position, for status pages and
+// tests.
+type Status struct {
+	View         uint64
+	ViewChanging bool
+	LowWatermark uint64 // h, the last stable checkpoint
+	Executed     uint64 // the last executed sequence number
+	LogSlots     int    // sequence numbers held in the log (at most L)
+}
 
-// Executed is the sequence number of the last executed block.
-func (e *Engine) Executed() uint64 { return e.executed }
+// Status reports the replica's position.
+func (e *Engine) Status() Status {
+	return Status{View: e.view, ViewChanging: e.changing, LowWatermark: e.low, Executed: e.executed, LogSlots: len(e.log)}
+}
 
-// LowWatermark is h, the last stable checkpoint.
-func (e *Engine) LowWatermark() uint64 { return e.low }
+// Prepared returns the digest of the highest-view prepared certificate
+// this replica holds for seq, if any.
+func (e *Engine) Prepared(seq uint64) (types.BlockID, bool) {
+	if s := e.log[seq]; s != nil && s.prepared != nil {
+		return s.prepared.Digest, true
+	}
+	return types.BlockID{}, false
+}
 
 func (e *Engine) primary(view uint64) types.ValidatorIndex { return Primary(view, e.cfg.N) }
 func (e *Engine) isPrimary() bool                          { return !e.changing && e.primary(e.view) == e.cfg.ID }
@@ -311,19 +324,3 @@ func (e *Engine) Advance(types.Ready) {
 	e.safe = nil
 }
 
-// Debug is temporary.
-func (e *Engine) Debug() string {
-	s := fmt.Sprintf("view=%d changing=%v vcTimer=%v idle=%d consec=%d low=%d exec=%d next=%d vcs:", e.view, e.changing, e.vcTimer, e.idle, e.consecutiveVC, e.low, e.executed, e.nextSeq)
-	for i, vc := range e.vcs {
-		s += fmt.Sprintf(" %d@%d", i, vc.View)
-	}
-	return s
-}
-
-func (e *Engine) DebugSlot(seq uint64) string {
-	s := e.log[seq]
-	if s == nil {
-		return "nil"
-	}
-	return fmt.Sprintf("pp=%v v=%d d=%v prepared=%v commit=%v", s.hasPP, s.ppView, s.digest, s.prepared != nil, s.commit != nil)
-}

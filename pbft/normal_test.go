@@ -64,7 +64,7 @@ func TestSecondPrePrepareWithAnotherDigestIsRefusedAsEvidence(t *testing.T) {
 // refused, n = h + L is accepted, n = h + L + 1 is refused.
 func TestWatermarkEdges(t *testing.T) {
 	f := newFixture(t, 4, 3)
-	low, window := f.e.LowWatermark(), f.cfg.WindowSize
+	low, window := f.e.Status().LowWatermark, f.cfg.WindowSize
 	require.Equal(t, uint64(0), low)
 	require.ErrorIs(t, f.step(f.vote(types.PhasePrepare, 0, low, types.BlockID{1}, 1)), ErrOutOfWindow, "n = h")
 	require.NoError(t, f.step(f.prePrepare(0, low+window, "top")), "n = h + L")

@@ -69,7 +69,7 @@ func TestTimeoutSendsViewChangeWithCheckpointAndPreparedSet(t *testing.T) {
 	require.Len(t, vcs, 1)
 	vc := vcs[0]
 	require.Equal(t, uint64(1), vc.View)
-	require.True(t, f.e.ViewChanging())
+	require.True(t, f.e.Status().ViewChanging)
 	require.Nil(t, vc.Stable, "genesis checkpoint")
 	require.Len(t, vc.Prepared, 1)
 	require.Equal(t, pp.Block.ID(), vc.Prepared[0].Digest)
@@ -117,8 +117,8 @@ func TestNewPrimarySendsNewViewPreservingPreparedNumber(t *testing.T) {
 	require.Len(t, nvs[0].PrePrepares, 1)
 	require.Equal(t, uint64(1), nvs[0].PrePrepares[0].Seq)
 	require.Equal(t, d, nvs[0].PrePrepares[0].Digest)
-	require.False(t, f.e.ViewChanging())
-	require.Equal(t, uint64(1), f.e.View())
+	require.False(t, f.e.Status().ViewChanging)
+	require.Equal(t, uint64(1), f.e.Status().View)
 }
 
 // §4.4: backups recompute O and reject a new-view that differs, or one
@@ -136,9 +136,9 @@ func TestBackupRejectsNewViewWithWrongOOrFromNonPrimary(t *testing.T) {
 	usurper := f.newView(1, vcs, []Order{{1, d}})
 	usurper.Primary = 2
 	require.ErrorIs(t, f.step(usurper), ErrNotPrimary)
-	require.True(t, f.e.ViewChanging())
+	require.True(t, f.e.Status().ViewChanging)
 	require.NoError(t, f.step(f.newView(1, vcs, []Order{{1, d}})))
-	require.False(t, f.e.ViewChanging())
+	require.False(t, f.e.Status().ViewChanging)
 	prepares := votesOf(f.sent(), types.PhasePrepare)
 	require.NotEmpty(t, prepares)
 	require.Equal(t, uint64(1), prepares[len(prepares)-1].View)
@@ -150,10 +150,10 @@ func TestBackupRejectsNewViewWithWrongOOrFromNonPrimary(t *testing.T) {
 func TestJoinOnFPlusOneViewChangesForHigherViews(t *testing.T) {
 	f := newFixture(t, 4, 3)
 	require.NoError(t, f.step(f.viewChange(1, 5, nil)))
-	require.False(t, f.e.ViewChanging(), "one is not enough: it may be faulty")
+	require.False(t, f.e.Status().ViewChanging, "one is not enough: it may be faulty")
 	require.NoError(t, f.step(f.viewChange(2, 3, nil)))
-	require.True(t, f.e.ViewChanging())
-	require.Equal(t, uint64(3), f.e.View())
+	require.True(t, f.e.Status().ViewChanging)
+	require.Equal(t, uint64(3), f.e.Status().View)
 	require.Equal(t, uint64(0), joinView(3, []uint64{5, 2}, 1))
 	require.Equal(t, uint64(4), joinView(3, []uint64{9, 4, 6}, 2))
 }
@@ -165,15 +165,15 @@ func TestViewChangeTimerStartsOnQuorumAndDoubles(t *testing.T) {
 		viewChangeTimeout(20, 80, 0), viewChangeTimeout(20, 80, 1), viewChangeTimeout(20, 80, 2), viewChangeTimeout(20, 80, 5)})
 	f := newFixture(t, 4, 3)
 	f.tick(f.cfg.ViewChangeTicks)
-	require.Equal(t, uint64(1), f.e.View())
+	require.Equal(t, uint64(1), f.e.Status().View)
 	f.tick(10 * f.cfg.ViewChangeTicks)
-	require.Equal(t, uint64(1), f.e.View(), "alone, it does not race ahead")
+	require.Equal(t, uint64(1), f.e.Status().View, "alone, it does not race ahead")
 	require.NoError(t, f.step(f.viewChange(0, 1, nil)))
 	require.NoError(t, f.step(f.viewChange(2, 1, nil)))
 	f.tick(2*f.cfg.ViewChangeTicks - 1)
-	require.Equal(t, uint64(1), f.e.View(), "the second view change waits 2T")
+	require.Equal(t, uint64(1), f.e.Status().View, "the second view change waits 2T")
 	f.tick(1)
-	require.Equal(t, uint64(2), f.e.View())
+	require.Equal(t, uint64(2), f.e.Status().View)
 }
 
 // Durability (types.Ready contract): after a restart the replica still
