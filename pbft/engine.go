@@ -323,4 +323,3 @@ func (e *Engine) Advance(types.Ready) {
 	e.out = outbox{}
 	e.safe = nil
 }
-

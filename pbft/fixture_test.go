@@ -87,7 +87,9 @@ func (f *fixture) sent() []types.Payload {
 	return out
 }
 
-func (f *fixture) sign(i types.ValidatorIndex, msg []byte) []byte { return f.scheme.Signer(i).Sign(msg) }
+func (f *fixture) sign(i types.ValidatorIndex, msg []byte) []byte {
+	return f.scheme.Signer(i).Sign(msg)
+}
 
 func block(view, seq uint64, primary types.ValidatorIndex, tx string) *types.Block {
 	return &types.Block{Height: seq, View: view, Proposer: primary, Txs: []types.Tx{types.Tx(tx)}}
