@@ -12,6 +12,7 @@ import (
 // takeCheckpoint broadcasts the history digest after seq and counts it.
 func (e *Engine) takeCheckpoint(seq uint64) {
 	e.cpDigests[seq] = e.history
+	e.cpTakenAt = e.now
 	e.broadcast(e.checkpointVote(seq))
 	e.checkpoints.Add(qc.SignedVote{Slot: qc.Slot{Seq: seq}, Digest: e.history, Signer: e.cfg.ID,
 		Sig: e.sign(types.PBFTVoteSignBytes(e.cfg.ChainID, types.PhaseCheckpoint, 0, seq, e.history))})

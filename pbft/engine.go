@@ -64,6 +64,7 @@ type Engine struct {
 	executed  uint64
 	history   types.BlockID
 	cpDigests map[uint64]types.BlockID // own history at checkpoints above low
+	cpTakenAt uint64                   // tick of the last checkpoint taken
 	recent    map[uint64]types.CommittedBlock
 	recentIDs map[types.BlockID]uint64
 	fetched   map[uint64]*types.PBFTCommitted // proven blocks waiting for their turn

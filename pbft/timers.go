@@ -45,7 +45,7 @@ func (e *Engine) resend() {
 		}
 		e.resendSlot(s)
 	}
-	if last := e.executed - e.executed%e.cfg.CheckpointInterval; last > e.low {
+	if last := e.executed - e.executed%e.cfg.CheckpointInterval; last > e.low && e.now-e.cpTakenAt >= uint64(e.cfg.ResendTicks) {
 		if _, ok := e.cpDigests[last]; ok {
 			e.broadcast(e.checkpointVote(last))
 		}

@@ -13,15 +13,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bftkit/bftkit/hotstuff/hotstuffsim"
+	"github.com/bftkit/bftkit/pbft/pbftsim"
 	"github.com/bftkit/bftkit/testnet/sim"
 	"github.com/bftkit/bftkit/testnet/toy"
 	"github.com/bftkit/bftkit/types"
 )
 
-// simProtocols are the engines `bftkit sim` can run, by name. PBFT and Raft
-// join as they are built.
+// simProtocols are the engines `bftkit sim` can run, by name. Raft joins
+// when it is built.
 var simProtocols = map[string]func() *sim.Protocol{
 	"hotstuff":  func() *sim.Protocol { return hotstuffsim.Protocol(hotstuffsim.Options{}) },
+	"pbft":      func() *sim.Protocol { return pbftsim.Protocol(pbftsim.Options{}) },
 	"sequencer": toy.SequencerProtocol,
 	"eager":     toy.EagerProtocol,
 }

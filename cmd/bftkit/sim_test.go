@@ -44,3 +44,12 @@ func TestSimFlagErrors(t *testing.T) {
 		require.ErrorContains(t, err, want, args)
 	}
 }
+
+// `bftkit sim --protocol pbft` runs every PBFT behaviour by name.
+func TestSimRunsEveryPBFTBehaviourByName(t *testing.T) {
+	for _, name := range simProtocols["pbft"]().BehaviourNames() {
+		out, err := run(t, "sim", "--protocol", "pbft", "--seeds", "2", "--byzantine", "1="+name, "--json")
+		require.NoError(t, err, "%s: %s", name, out)
+		require.Contains(t, out, `"safety_violations":0`, name)
+	}
+}
