@@ -39,6 +39,7 @@ func SampleMessages() []NamedMessage {
 		v.Signature = sign(replica, types.PBFTVoteSignBytes(ChainID, phase, view, seq, pbftID))
 		return types.Message{From: v.Replica, Broadcast: true, Payload: v}
 	}
+	viewChange, newView := pbftViewChangeSamples(fx, pbftID)
 	return []NamedMessage{
 		{"proposal-with-tc", types.Message{From: 3, Broadcast: true, Payload: &types.Proposal{Block: block, Tc: tc, Signature: sign(3, types.ProposalSignBytes(ChainID, 3, id))}}},
 		{"proposal-first-block", types.Message{From: 1, Broadcast: true, Payload: &types.Proposal{Block: parent, Signature: sign(1, types.ProposalSignBytes(ChainID, 1, parent.ID()))}}},
@@ -49,7 +50,31 @@ func SampleMessages() []NamedMessage {
 		{"pbft-prepare", pbftVote(types.PhasePrepare, 3, 3, 0)},
 		{"pbft-commit", pbftVote(types.PhaseCommit, 3, 3, 1)},
 		{"pbft-checkpoint", pbftVote(types.PhaseCheckpoint, 0, 3, 2)},
+		{"pbft-view-change", types.Message{From: 2, Broadcast: true, Payload: viewChange}},
+		{"pbft-new-view", types.Message{From: 0, Broadcast: true, Payload: newView}},
+		{"pbft-fetch", types.Message{From: 1, To: 2, Payload: &types.PBFTFetch{Sender: 1, FromSeq: 3, Count: 8}}},
+		{"pbft-committed", types.Message{From: 2, To: 1, Payload: &types.PBFTCommitted{Sender: 2, Block: pbftBlock,
+			Commit: fx.PBFTCert(types.PhaseCommit, 3, 3, pbftID, 0, 1, 2)}}},
 	}
+}
+
+// pbftViewChangeSamples builds a signed view-change for view 4 by replica 2
+// (checkpoint proof at 2, one prepared certificate for seq 3 in view 3)
+// and the new-view for view 4 that carries it with O = {3: pbftID}.
+func pbftViewChangeSamples(fx *Fixture, pbftID types.BlockID) (*types.PBFTViewChange, *types.PBFTNewView) {
+	sign := func(i int, msg []byte) []byte { return crypto.Sign(fx.Keys[i], msg).Bytes() }
+	cp := fx.PBFTCert(types.PhaseCheckpoint, 0, 2, types.BlockID(crypto.Sum256([]byte("history-2"))), 0, 1, 2)
+	prepared := &types.PBFTPrepared{View: 3, Seq: 3, Digest: pbftID,
+		PrePrepareSignature: sign(3, types.PrePrepareSignBytes(ChainID, 3, 3, pbftID)),
+		Prepares:            fx.PBFTCert(types.PhasePrepare, 3, 3, pbftID, 0, 1)}
+	vc := &types.PBFTViewChange{View: 4, Replica: 2, Stable: cp, Prepared: []*types.PBFTPrepared{prepared}}
+	h, _ := vc.BodyHash()
+	vc.Signature = sign(2, types.ViewChangeSignBytes(ChainID, 4, h))
+	nv := &types.PBFTNewView{View: 4, Primary: 0, ViewChanges: []*types.PBFTViewChange{vc},
+		PrePrepares: []*types.PBFTOrder{{Seq: 3, Digest: pbftID, Signature: sign(0, types.PrePrepareSignBytes(ChainID, 4, 3, pbftID))}}}
+	h, _ = nv.BodyHash()
+	nv.Signature = sign(0, types.NewViewSignBytes(ChainID, 4, h))
+	return vc, nv
 }
 
 // SampleBlockID is the ID of a small block at height view.
