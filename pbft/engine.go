@@ -85,6 +85,7 @@ type Engine struct {
 	catchUp       *catchUp
 
 	awaitingPayload bool
+	requestedSeq    uint64 // the number the pending payload request is for
 
 	out  outbox
 	safe []byte // encoded safety state for the pending Ready, nil if unchanged
@@ -266,10 +267,16 @@ func (e *Engine) Propose(p types.ProposalPayload) error {
 		return fmt.Errorf("pbft: payload for view %d: %w", p.View, ErrNoPayloadWant)
 	}
 	e.awaitingPayload = false
+	seq := e.requestedSeq
+	if s := e.log[seq]; seq <= e.executed || !inWatermarks(seq, e.low, e.cfg.WindowSize) || (s != nil && s.hasPP && s.ppView == e.view) {
+		// Execution or the window moved since the request (a catch-up), or
+		// the number was assigned meanwhile: never assign one twice.
+		e.maybeRequestPayload()
+		return fmt.Errorf("pbft: payload for %d, no longer next inside (%d, %d]: %w", seq, e.low, e.low+e.cfg.WindowSize, ErrNoPayloadWant)
+	}
 	if len(p.Txs) > e.cfg.MaxTxs {
 		return fmt.Errorf("pbft: payload of %d txs exceeds %d", len(p.Txs), e.cfg.MaxTxs)
 	}
-	seq := max(e.nextSeq, e.executed+1)
 	b := &types.Block{Height: seq, View: e.view, Proposer: e.cfg.ID, Txs: p.Txs, ParentAppHash: p.ParentAppHash}
 	if err := b.ValidateBasic(); err != nil {
 		return fmt.Errorf("pbft: payload: %w", err)
@@ -294,7 +301,7 @@ func (e *Engine) maybeRequestPayload() {
 	if !inWatermarks(seq, e.low, e.cfg.WindowSize) || seq-e.executed > uint64(e.cfg.MaxInFlight) {
 		return
 	}
-	e.awaitingPayload = true
+	e.awaitingPayload, e.requestedSeq = true, seq
 	e.out.request = &types.PayloadRequest{View: e.view, Height: seq, MaxTxs: e.cfg.MaxTxs, MaxBytes: e.cfg.MaxBytes}
 }
 

@@ -181,11 +181,17 @@ func (e *Engine) enterView(nv *types.PBFTNewView, stable *types.PBFTCert) {
 	if stable != nil && stable.Seq > e.low {
 		e.makeStable(stable)
 	}
+	// The primary's next number comes after O, set before O's pre-prepares
+	// are accepted: accepting one may execute a block and ask for the next
+	// payload.
 	maxS := e.low
 	for _, o := range nv.PrePrepares {
 		maxS = max(maxS, o.Seq)
-		if o.Seq <= e.low {
-			continue
+	}
+	e.nextSeq = max(maxS, e.executed) + 1
+	for _, o := range nv.PrePrepares {
+		if !inWatermarks(o.Seq, e.low, e.cfg.WindowSize) {
+			continue // at or below h: executed and discarded
 		}
 		b := e.blocks[o.Digest]
 		if null := NullBlock(nv.View, o.Seq, e.cfg.N); b == nil && null.ID() == o.Digest {
@@ -196,7 +202,6 @@ func (e *Engine) enterView(nv *types.PBFTNewView, stable *types.PBFTCert) {
 			e.wantBlock(o.Digest, o.Seq, nv.Primary)
 		}
 	}
-	e.nextSeq = max(maxS, e.executed) + 1
 	e.dirty()
 	e.maybeRequestPayload()
 }

@@ -1,6 +1,7 @@
 package pbftsim_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -38,16 +39,19 @@ func seedCount(t *testing.T, dflt int) int {
 // behaviour: no safety violation, and liveness in every second phase.
 func TestSeededRunsWithFaultsAndByzantineNodes(t *testing.T) {
 	for _, tc := range []struct{ n, seeds int }{{4, seedCount(t, 1000)}, {7, seedCount(t, 200)}} {
-		for seed := uint64(1); seed <= uint64(tc.seeds); seed++ {
-			cfg := sim.DefaultConfig(honest(), tc.n, seed)
-			cfg.Byzantine = byzantineFor(seed, tc.n)
-			res, err := sim.Run(cfg)
-			require.NoError(t, err)
-			if res.Failed() {
-				t.Fatalf("n=%d seed %d byzantine %v (replay: bftkit sim --protocol pbft --nodes %d --seed %d --byzantine ...):\n%v%s",
-					tc.n, seed, cfg.Byzantine, tc.n, seed, res.Violation, res.LivenessFailure)
+		t.Run(fmt.Sprintf("n=%d", tc.n), func(t *testing.T) {
+			t.Parallel() // the two sizes take about as long as each other
+			for seed := uint64(1); seed <= uint64(tc.seeds); seed++ {
+				cfg := sim.DefaultConfig(honest(), tc.n, seed)
+				cfg.Byzantine = byzantineFor(seed, tc.n)
+				res, err := sim.Run(cfg)
+				require.NoError(t, err)
+				if res.Failed() {
+					t.Fatalf("n=%d seed %d byzantine %v (replay: bftkit sim --protocol pbft --nodes %d --seed %d --byzantine ...):\n%v%s",
+						tc.n, seed, cfg.Byzantine, tc.n, seed, res.Violation, res.LivenessFailure)
+				}
 			}
-		}
+		})
 	}
 }
 
