@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bftkit/bftkit/pbft"
 	"github.com/bftkit/bftkit/store"
 	"github.com/bftkit/bftkit/types"
 )
@@ -19,6 +20,7 @@ import (
 type blockServer struct {
 	n        *Node
 	requests chan *types.BlockRequest
+	fetches  chan *types.PBFTFetch
 	mu       sync.Mutex
 	blocks   []tokenBucket // by validator index
 	bytes    []tokenBucket
@@ -31,6 +33,7 @@ func newBlockServer(n *Node) *blockServer {
 	return &blockServer{
 		n:        n,
 		requests: make(chan *types.BlockRequest, 256),
+		fetches:  make(chan *types.PBFTFetch, 64),
 		blocks:   make([]tokenBucket, n.cfg.Set.N()),
 		bytes:    make([]tokenBucket, n.cfg.Set.N()),
 	}
@@ -47,6 +50,51 @@ func (s *blockServer) request(r *types.BlockRequest) {
 	case s.requests <- r:
 	default:
 		s.n.metrics.blockRequestsRateLimited.Inc()
+	}
+}
+
+// fetch answers a PBFT state-transfer request from the store: committed
+// blocks with their commit certificates, as budget allows. It runs on the
+// caller's goroutine only to queue; the serving goroutine reads the store.
+func (s *blockServer) fetch(f *types.PBFTFetch) {
+	if !s.allow(f.Sender, 1, 0) {
+		s.n.metrics.blockRequestsRateLimited.Inc()
+		return
+	}
+	select {
+	case s.fetches <- f:
+	default:
+		s.n.metrics.blockRequestsRateLimited.Inc()
+	}
+}
+
+// serveFetch sends committed blocks FromSeq.. with their certificates, as
+// long as the store has them and the requester has budget.
+func (s *blockServer) serveFetch(f *types.PBFTFetch) {
+	for i := range uint64(f.Count) {
+		if i > 0 && !s.allow(f.Sender, 1, 0) { // the first was paid for at request
+			s.n.metrics.blockRequestsRateLimited.Inc()
+			return
+		}
+		cb, err := s.n.store.CommittedBlock(f.FromSeq + i)
+		if errors.Is(err, store.ErrNotFound) {
+			return
+		}
+		if err != nil {
+			s.n.log.Warn("reading a committed block for a peer", "height", f.FromSeq+i, "err", err)
+			return
+		}
+		proof, err := pbft.DecodeProof(cb.Proof)
+		if err != nil {
+			s.n.log.Warn("committed block without a PBFT proof", "height", f.FromSeq+i, "err", err)
+			return
+		}
+		if !s.allow(f.Sender, 0, cb.Block.Size()) {
+			s.n.metrics.blockRequestsRateLimited.Inc()
+			return
+		}
+		s.n.transmit(types.Message{From: s.n.cfg.Self, To: f.Sender,
+			Payload: &types.PBFTCommitted{Sender: s.n.cfg.Self, Block: cb.Block, Commit: proof.Commit}})
 	}
 }
 
@@ -71,6 +119,8 @@ func (s *blockServer) run() {
 			return
 		case r := <-s.requests:
 			s.serve(r)
+		case f := <-s.fetches:
+			s.serveFetch(f)
 		}
 	}
 }

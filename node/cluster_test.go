@@ -18,7 +18,8 @@ import (
 // cluster runs n validators in this test process, over real libp2p on
 // loopback with real LevelDB stores and kvstore apps.
 type cluster struct {
-	t       testing.TB
+	t        testing.TB
+	protocol string
 	genesis *types.Genesis
 	set     *types.ValidatorSet
 	dirs    []string
@@ -26,9 +27,15 @@ type cluster struct {
 	apps    []*app.KVStore
 }
 
-// newCluster starts n validators; observers[i], if given, observes
-// validator i.
+// newCluster starts n HotStuff validators; observers[i], if given,
+// observes validator i.
 func newCluster(t testing.TB, n int, observers ...Observer) *cluster {
+	t.Helper()
+	return newProtocolCluster(t, ProtocolHotStuff, n, observers...)
+}
+
+// newProtocolCluster starts n validators running protocol.
+func newProtocolCluster(t testing.TB, protocol string, n int, observers ...Observer) *cluster {
 	t.Helper()
 	fx := typestest.Validators(n, 11)
 	addrs := make([]string, n)
@@ -37,7 +44,7 @@ func newCluster(t testing.TB, n int, observers ...Observer) *cluster {
 	}
 	g, vs, err := NewGenesis(typestest.ChainID, fx.Keys, addrs)
 	require.NoError(t, err)
-	c := &cluster{t: t, genesis: g, set: vs, dirs: make([]string, n), nodes: make([]*Node, n), apps: make([]*app.KVStore, n)}
+	c := &cluster{t: t, protocol: protocol, genesis: g, set: vs, dirs: make([]string, n), nodes: make([]*Node, n), apps: make([]*app.KVStore, n)}
 	for i := range n {
 		c.dirs[i] = t.TempDir()
 		var obs Observer
@@ -64,8 +71,9 @@ func freePorts(t testing.TB, n int) []int {
 
 // validatorConfig is the test configuration of validator i of genesis g,
 // keeping its data under dir.
-func validatorConfig(g *types.Genesis, vs *types.ValidatorSet, i int, dir string) Config {
+func validatorConfig(protocol string, g *types.Genesis, vs *types.ValidatorSet, i int, dir string) Config {
 	cfg := DefaultConfig()
+	cfg.Protocol = protocol
 	cfg.Genesis, cfg.Set, cfg.Self = g, vs, types.ValidatorIndex(i)
 	cfg.Key = typestest.Validators(vs.N(), 11).Keys[i]
 	cfg.DataDir = filepath.Join(dir, "blocks")
@@ -77,12 +85,12 @@ func validatorConfig(g *types.Genesis, vs *types.ValidatorSet, i int, dir string
 }
 
 // startValidator opens validator i's kvstore and starts its node.
-func startValidator(g *types.Genesis, vs *types.ValidatorSet, i int, dir string, obs Observer) (*Node, *app.KVStore, error) {
+func startValidator(protocol string, g *types.Genesis, vs *types.ValidatorSet, i int, dir string, obs Observer) (*Node, *app.KVStore, error) {
 	kv, err := app.NewKVStore(filepath.Join(dir, "app"))
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg := validatorConfig(g, vs, i, dir)
+	cfg := validatorConfig(protocol, g, vs, i, dir)
 	cfg.App, cfg.Observe = kv, obs
 	n, err := New(cfg)
 	if err != nil {
@@ -93,7 +101,7 @@ func startValidator(g *types.Genesis, vs *types.ValidatorSet, i int, dir string,
 	return n, kv, nil
 }
 
-func (c *cluster) config(i int) Config { return validatorConfig(c.genesis, c.set, i, c.dirs[i]) }
+func (c *cluster) config(i int) Config { return validatorConfig(c.protocol, c.genesis, c.set, i, c.dirs[i]) }
 
 func testLogger() *slog.Logger {
 	if os.Getenv("BFTKIT_TEST_LOG") != "" {
@@ -106,7 +114,7 @@ func (c *cluster) start(i int) { c.startObserved(i, nil) }
 
 func (c *cluster) startObserved(i int, obs Observer) {
 	c.t.Helper()
-	n, kv, err := startValidator(c.genesis, c.set, i, c.dirs[i], obs)
+	n, kv, err := startValidator(c.protocol, c.genesis, c.set, i, c.dirs[i], obs)
 	require.NoError(c.t, err)
 	c.nodes[i], c.apps[i] = n, kv
 }

@@ -18,6 +18,7 @@ import (
 // Protocols the node can run.
 const (
 	ProtocolHotStuff = "hotstuff"
+	ProtocolPBFT     = "pbft"
 )
 
 // Config is everything one validator needs. The cmd layer fills it from
@@ -95,8 +96,8 @@ func (c *Config) check() error {
 		return errors.New("node: validator key is required")
 	case !c.Key.PublicKey().Equal(c.Set.PubKey(c.Self)):
 		return fmt.Errorf("node: the key file's public key is not validator %d's in genesis", c.Self)
-	case c.Protocol != ProtocolHotStuff:
-		return fmt.Errorf("node: protocol %q is not supported (supported: %s)", c.Protocol, ProtocolHotStuff)
+	case c.Protocol != ProtocolHotStuff && c.Protocol != ProtocolPBFT:
+		return fmt.Errorf("node: protocol %q is not supported (supported: %s, %s)", c.Protocol, ProtocolHotStuff, ProtocolPBFT)
 	case c.DataDir == "":
 		return errors.New("node: data directory is required")
 	case c.App == nil:

@@ -100,14 +100,19 @@ func (g *gateway) validate(from types.ValidatorIndex, ch p2p.Channel, data []byt
 	case *types.BlockRequest:
 		g.n.blocks.request(p)
 		return nil, nil
-	case *types.BlockResponse:
+	case *types.PBFTFetch:
+		g.n.blocks.fetch(p)
+		return nil, nil
+	case *types.BlockResponse, *types.PBFTCommitted:
+		// Only as many as this node asked the peer for: each costs a
+		// verification (a committed block's certificate) or a hash.
 		if g.expected[from].Add(-1) < 0 {
 			g.expected[from].Add(1)
 			g.metrics.rejected.WithLabelValues("unrequested").Inc()
 			return nil, errUnrequested
 		}
-	case *types.Proposal:
-		if err := g.precheckProposal(p.Block); err != nil {
+	case *types.Proposal, *types.PBFTPrePrepare:
+		if err := g.precheckProposal(proposedBlock(p)); err != nil {
 			g.metrics.rejected.WithLabelValues("proposal").Inc()
 			return nil, err
 		}
@@ -116,8 +121,8 @@ func (g *gateway) validate(from types.ValidatorIndex, ch p2p.Channel, data []byt
 		g.metrics.rejected.WithLabelValues("verify").Inc()
 		return nil, fmt.Errorf("%v from %d: %w", m.Payload.MsgType(), from, err)
 	}
-	if p, ok := m.Payload.(*types.Proposal); ok {
-		if err := g.processProposal(p); err != nil {
+	if b := proposedBlock(m.Payload); b != nil {
+		if err := g.processProposal(b); err != nil {
 			g.metrics.rejected.WithLabelValues("app").Inc()
 			return nil, err
 		}
@@ -196,8 +201,7 @@ func (g *gateway) verifyBounded(m types.Message) error {
 
 // processProposal asks the application whether the proposed block is
 // acceptable; a replica does not vote for a block its application refuses.
-func (g *gateway) processProposal(p *types.Proposal) error {
-	b := p.Block
+func (g *gateway) processProposal(b *types.Block) error {
 	id := b.ID()
 	ctx, cancel := context.WithTimeout(g.n.ctx, processProposalTimeout)
 	defer cancel()

@@ -51,8 +51,8 @@ func (n *Node) runLoop() {
 }
 
 func (n *Node) step(m types.Message) {
-	if p, ok := m.Payload.(*types.Proposal); ok {
-		n.proposals.arrived(p.Block)
+	if b := proposedBlock(m.Payload); b != nil {
+		n.proposals.arrived(b)
 	}
 	if err := n.proto.engine.Step(m); err != nil {
 		n.log.Debug("engine rejected a message", "type", m.Payload.MsgType(), "from", m.From, "err", err)
@@ -128,16 +128,18 @@ func (n *Node) noteCommitted(cbs []types.CommittedBlock) {
 // send does the loop's bookkeeping for an outbound message, then
 // transmits it.
 func (n *Node) send(m types.Message) {
+	if b := proposedBlock(m.Payload); b != nil {
+		n.proposals.arrived(b)
+	}
 	switch p := m.Payload.(type) {
-	case *types.Proposal:
-		n.proposals.arrived(p.Block)
 	case *types.Timeout:
-		if p.View > n.lastTimeoutView { // resends of the same timeout are not new view changes
-			n.lastTimeoutView = p.View
-			n.metrics.viewTimeouts.Inc()
-		}
+		n.noteViewTimeout(p.View)
+	case *types.PBFTViewChange:
+		n.noteViewTimeout(p.View)
 	case *types.BlockRequest:
 		n.gateway.expectBlocks(m.To, p.Ancestors)
+	case *types.PBFTFetch:
+		n.gateway.expectBlocks(m.To, p.Count)
 	}
 	if !m.Broadcast && m.To == n.cfg.Self {
 		select {
@@ -147,6 +149,26 @@ func (n *Node) send(m types.Message) {
 		return
 	}
 	n.transmit(m)
+}
+
+// noteViewTimeout counts a view this node gave up on; resends of the same
+// timeout or view-change are not new view changes.
+func (n *Node) noteViewTimeout(view uint64) {
+	if view > n.lastTimeoutView {
+		n.lastTimeoutView = view
+		n.metrics.viewTimeouts.Inc()
+	}
+}
+
+// proposedBlock is the block a proposal or pre-prepare carries, or nil.
+func proposedBlock(p types.Payload) *types.Block {
+	switch m := p.(type) {
+	case *types.Proposal:
+		return m.Block
+	case *types.PBFTPrePrepare:
+		return m.Block
+	}
+	return nil
 }
 
 // transmit encodes m and hands it to the transport: proposals by gossip,
@@ -199,7 +221,7 @@ func (n *Node) hasWork() bool {
 	if txs, _ := n.mempool.Size(); txs > 0 {
 		return true
 	}
-	return n.txsAbove > n.store.Height()
+	return n.proto.commitsNeedChildren && n.txsAbove > n.store.Height()
 }
 
 // payload answers the engine's request for transactions: reap from the

@@ -9,6 +9,8 @@ import (
 
 	"github.com/bftkit/bftkit/hotstuff"
 	"github.com/bftkit/bftkit/hotstuff/hotstuffsim"
+	"github.com/bftkit/bftkit/pbft"
+	"github.com/bftkit/bftkit/pbft/pbftsim"
 	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/store"
 	"github.com/bftkit/bftkit/testnet/sim"
@@ -31,12 +33,19 @@ type protocol struct {
 	// viewWindow is how far ahead of its view the engine buffers
 	// proposals; the gateway drops proposals further ahead.
 	viewWindow uint64
+	// commitsNeedChildren says a block commits only once later blocks
+	// build on it (HotStuff's three-chain), so an idle leader must keep
+	// proposing while a block with transactions is pending. PBFT commits
+	// each block on its own.
+	commitsNeedChildren bool
 }
 
 func newProtocol(cfg *Config, r store.Restored) (*protocol, error) {
 	switch cfg.Protocol {
 	case ProtocolHotStuff:
 		return newHotStuff(cfg, r)
+	case ProtocolPBFT:
+		return newPBFT(cfg, r)
 	}
 	return nil, fmt.Errorf("node: unknown protocol %q", cfg.Protocol)
 }
@@ -63,6 +72,36 @@ func newHotStuff(cfg *Config, r store.Restored) (*protocol, error) {
 		view:       e.View,
 		leader:     leaders.Leader,
 		viewWindow: hc.ViewWindow,
+
+		commitsNeedChildren: true,
+	}, nil
+}
+
+// pbftViewWindow is how many views ahead of its own a PBFT pre-prepare
+// passes the gateway's precheck without the far-future budget: a replica
+// that missed a new-view lags by a view or two.
+const pbftViewWindow = 4
+
+func newPBFT(cfg *Config, r store.Restored) (*protocol, error) {
+	chainID, n := cfg.Genesis.ChainID, cfg.Set.N()
+	pc := pbft.DefaultConfig(cfg.Self, n, chainID, qc.NewBLSSigner(cfg.Key), qc.NewBLSScheme(cfg.Set))
+	pc.RetainCommitted = max(cfg.RetainCommitted, pc.WindowSize)
+	e, err := pbft.New(pc, pbft.Restored{Safety: r.SafetyState, Blocks: r.Pending, Committed: r.Committed})
+	if err != nil {
+		return nil, fmt.Errorf("node: restoring pbft: %w", err)
+	}
+	engine, err := byzantine(cfg, e, pbftsim.Behaviours, pc.Signer, pc.Scheme)
+	if err != nil {
+		return nil, err
+	}
+	v := qc.NewVerifier(chainID, cfg.Set)
+	return &protocol{
+		name:       ProtocolPBFT,
+		engine:     engine,
+		verify:     func(m types.Message) error { return pbft.VerifyMessage(v, m) },
+		view:       func() uint64 { return e.Status().View },
+		leader:     func(view uint64) types.ValidatorIndex { return pbft.Primary(view, n) },
+		viewWindow: pbftViewWindow,
 	}, nil
 }
 
@@ -91,8 +130,11 @@ func byzantine(cfg *Config, honest types.Engine, own map[string]sim.Behaviour, s
 // ByzantineBehaviours lists the behaviours a node of protocol can run.
 func ByzantineBehaviours(protocol string) []string {
 	names := slices.Collect(maps.Keys(sim.GenericBehaviours))
-	if protocol == ProtocolHotStuff {
+	switch protocol {
+	case ProtocolHotStuff:
 		names = slices.AppendSeq(names, maps.Keys(hotstuffsim.Behaviours))
+	case ProtocolPBFT:
+		names = slices.AppendSeq(names, maps.Keys(pbftsim.Behaviours))
 	}
 	slices.Sort(names)
 	return names

@@ -166,7 +166,7 @@ func coveredPrePrepare(s *types.PBFTSlot, view, seq uint64, d types.BlockID) err
 
 // checkCommitProof verifies the certificate a block is committed with.
 func checkCommitProof(v *qc.Verifier, cb types.CommittedBlock) error {
-	p, err := decodeProof(cb.Proof)
+	p, err := DecodeProof(cb.Proof)
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func ValidateCommitted(b types.CommittedBlock, _ *types.CommittedBlock) error {
 	if !b.Block.ParentID.IsZero() {
 		return fmt.Errorf("a PBFT block names parent %v", b.Block.ParentID)
 	}
-	p, err := decodeProof(b.Proof)
+	p, err := DecodeProof(b.Proof)
 	if err != nil {
 		return err
 	}

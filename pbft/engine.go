@@ -142,7 +142,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 // restoreCommitted resumes execution after the last stored block.
 func (e *Engine) restoreCommitted(tail []types.CommittedBlock) error {
 	for _, cb := range tail {
-		proof, err := decodeProof(cb.Proof)
+		proof, err := DecodeProof(cb.Proof)
 		if err != nil {
 			return fmt.Errorf("pbft: committed block %d: %w", cb.Block.GetHeight(), err)
 		}

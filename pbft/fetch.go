@@ -72,7 +72,7 @@ func (e *Engine) onFetch(f *types.PBFTFetch) {
 		if !ok {
 			return
 		}
-		proof, err := decodeProof(cb.Proof)
+		proof, err := DecodeProof(cb.Proof)
 		if err != nil {
 			return
 		}

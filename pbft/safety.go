@@ -90,8 +90,8 @@ func encodeProof(cert *types.PBFTCert, history types.BlockID) []byte {
 	return data
 }
 
-// decodeProof reads a CommittedBlock.Proof written by this package.
-func decodeProof(data []byte) (*types.PBFTCommitProof, error) {
+// DecodeProof reads a CommittedBlock.Proof written by this package.
+func DecodeProof(data []byte) (*types.PBFTCommitProof, error) {
 	p := new(types.PBFTCommitProof)
 	if err := p.Unmarshal(data); err != nil {
 		return nil, fmt.Errorf("commit proof: %w", err)

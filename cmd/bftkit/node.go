@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -32,7 +31,7 @@ func newNodeCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&home, "home", "", "the validator's home directory (config.toml, genesis.json, validator.key, data/)")
-	cmd.Flags().StringVar(&byz, "byzantine", "", "run as a Byzantine validator, for experiments: "+strings.Join(node.ByzantineBehaviours(node.ProtocolHotStuff), ", "))
+	cmd.Flags().StringVar(&byz, "byzantine", "", "run as a Byzantine validator, for experiments (by protocol: "+behaviourHelp()+")")
 	_ = cmd.MarkFlagRequired("home")
 	return cmd
 }

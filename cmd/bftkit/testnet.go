@@ -83,8 +83,7 @@ temporary directory that is removed at the end, or in --home, which is kept.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.protocol, "protocol", "hotstuff", "consensus protocol: "+strings.Join(config.Protocols, ", "))
 	fl.IntVar(&o.nodes, "nodes", 4, "number of validators")
-	fl.StringVar(&o.byzantine, "byzantine", "", "Byzantine validators by index, e.g. 3=equivocate,2=silent (known: "+
-		strings.Join(node.ByzantineBehaviours(node.ProtocolHotStuff), ", ")+")")
+	fl.StringVar(&o.byzantine, "byzantine", "", "Byzantine validators by index, e.g. 3=equivocate,2=silent (known, by protocol: "+behaviourHelp()+")")
 	fl.Float64Var(&o.loadRate, "load-rate", 200, "transactions per second to submit (0: no load; unlike 'bftkit load --rate 0', which means as fast as accepted)")
 	fl.IntVar(&o.txSize, "tx-size", 100, "bytes per transaction")
 	fl.DurationVar(&o.duration, "duration", 0, "stop the load after this long, let it drain (up to 30 s) and stop (0: run until Ctrl-C)")
@@ -124,6 +123,15 @@ func (o *testnetOptions) check() (map[types.ValidatorIndex]string, error) {
 		}
 	}
 	return byz, nil
+}
+
+// behaviourHelp lists the Byzantine behaviours of each protocol.
+func behaviourHelp() string {
+	var parts []string
+	for _, p := range config.Protocols {
+		parts = append(parts, p+": "+strings.Join(node.ByzantineBehaviours(p), ", "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // runTestnet writes the homes, starts one process per validator, drives
