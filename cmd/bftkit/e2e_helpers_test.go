@@ -111,6 +111,12 @@ type localCluster struct {
 // free loopback ports. Nothing runs until start.
 func newLocalCluster(t *testing.T, n int) *localCluster {
 	t.Helper()
+	return newProtocolLocalCluster(t, node.ProtocolHotStuff, n)
+}
+
+// newProtocolLocalCluster writes homes for n validators running protocol.
+func newProtocolLocalCluster(t *testing.T, protocol string, n int) *localCluster {
+	t.Helper()
 	bin := e2eBinary(t)
 	dir := t.TempDir() // registered before the kill cleanup, so removed after it
 	ports, err := ports.Free(2 * n)
@@ -120,7 +126,7 @@ func newLocalCluster(t *testing.T, n int) *localCluster {
 	out := filepath.Join(dir, "net")
 	if err := writeTestnet(initOptions{
 		nodes: n, out: out, hosts: []string{"127.0.0.1"}, ports: ports,
-		protocol: "hotstuff", chainID: "bftkit-e2e",
+		protocol: protocol, chainID: "bftkit-e2e",
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bftkit/bftkit/config"
 	"github.com/bftkit/bftkit/node"
 )
 
@@ -204,36 +205,40 @@ func TestE2ELeaderPauseCausesViewChange(t *testing.T) {
 }
 
 func TestE2EByzantineValidatorCannotBreakSafety(t *testing.T) {
-	const byz = 3
-	honest := e2eOthers(4, byz)
-	for _, name := range node.ByzantineBehaviours(node.ProtocolHotStuff) {
-		t.Run(name, func(t *testing.T) {
-			c := newLocalCluster(t, 4)
-			for _, i := range honest {
-				c.launch(i)
-			}
-			c.launch(byz, "--byzantine", name)
-			for i := range c.n {
-				c.waitAnswers(i, e2eStartWithin)
-			}
-			c.waitHeightOn(honest, 2, e2eStartWithin)
-			h0 := c.commonHeight(honest)
+	for _, protocol := range config.Protocols {
+		// PBFT's Byzantine validator is the first primary, so that the
+		// behaviours aimed at a primary act from the start.
+		byz := map[string]int{node.ProtocolHotStuff: 3, node.ProtocolPBFT: 0}[protocol]
+		honest := e2eOthers(4, byz)
+		for _, name := range node.ByzantineBehaviours(protocol) {
+			t.Run(protocol+"/"+name, func(t *testing.T) {
+				c := newProtocolLocalCluster(t, protocol, 4)
+				for _, i := range honest {
+					c.launch(i)
+				}
+				c.launch(byz, "--byzantine", name)
+				for i := range c.n {
+					c.waitAnswers(i, e2eStartWithin)
+				}
+				c.waitHeightOn(honest, 2, e2eStartWithin)
+				h0 := c.commonHeight(honest)
 
-			res := e2eRunLoad(t, c.endpoints(honest...), 200, 3*time.Second)
-			require.Zero(t, res.Uncommitted, "honest validators must commit what they accepted")
+				res := e2eRunLoad(t, c.endpoints(honest...), 200, 3*time.Second)
+				require.Zero(t, res.Uncommitted, "honest validators must commit what they accepted")
 
-			// Liveness: a few more blocks. A validator that withholds its
-			// votes or proposals costs the honest ones three timeouts per
-			// leader rotation (1 + 2 + 4 s), so wait rather than demand a
-			// rate.
-			c.waitHeightOn(honest, h0+3, 20*time.Second)
-			h1 := c.commonHeight(honest)
-			t.Logf("%s: honest common height %d → %d", name, h0, h1)
-			c.requireAgreementOn(honest, h1)
-			if c.procs[byz].exited() {
-				t.Logf("the Byzantine validator (%s) exited: %v", name, c.procs[byz].err)
-			}
-		})
+				// Liveness: a few more blocks. A validator that withholds
+				// its votes or proposals costs the honest ones timeouts
+				// (HotStuff: three per leader rotation, 1 + 2 + 4 s), so
+				// wait rather than demand a rate.
+				c.waitHeightOn(honest, h0+3, 20*time.Second)
+				h1 := c.commonHeight(honest)
+				t.Logf("%s %s: honest common height %d → %d", protocol, name, h0, h1)
+				c.requireAgreementOn(honest, h1)
+				if c.procs[byz].exited() {
+					t.Logf("the Byzantine validator (%s) exited: %v", name, c.procs[byz].err)
+				}
+			})
+		}
 	}
 }
 

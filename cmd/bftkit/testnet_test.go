@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/bftkit/bftkit/config"
 )
 
 func TestAgreementComparesHonestAnsweringValidators(t *testing.T) {
@@ -70,32 +72,37 @@ func requireStoppedCleanly(t *testing.T, home string, n int) {
 }
 
 // The main job as a user runs it: `bftkit testnet` for a few seconds, as
-// real processes, with a JSON summary.
+// real processes, with a JSON summary, for each protocol.
 func TestE2ETestnetCommandCommitsAndAgrees(t *testing.T) {
 	bin := e2eBinary(t)
-	home := filepath.Join(t.TempDir(), "net")
-	cmd := exec.Command(bin, "testnet", "--duration", "3s", "--load-rate", "300", "--json", "--home", home)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	select {
-	case err := <-waited:
-		require.NoError(t, err, "stderr:\n%s", stderr.String())
-	case <-time.After(90 * time.Second):
-		t.Fatalf("bftkit testnet did not finish; stderr:\n%s", stderr.String())
+	for _, protocol := range config.Protocols {
+		t.Run(protocol, func(t *testing.T) {
+			home := filepath.Join(t.TempDir(), "net")
+			cmd := exec.Command(bin, "testnet", "--protocol", protocol, "--duration", "3s", "--load-rate", "300", "--json", "--home", home)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			require.NoError(t, cmd.Start())
+			t.Cleanup(func() { _ = cmd.Process.Kill() })
+			waited := make(chan error, 1)
+			go func() { waited <- cmd.Wait() }()
+			select {
+			case err := <-waited:
+				require.NoError(t, err, "stderr:\n%s", stderr.String())
+			case <-time.After(90 * time.Second):
+				t.Fatalf("bftkit testnet did not finish; stderr:\n%s", stderr.String())
+			}
+			var sum testnetSummary
+			require.NoError(t, json.Unmarshal(stdout.Bytes(), &sum), stdout.String())
+			require.Equal(t, protocol, sum.Protocol)
+			require.True(t, sum.Agree, "%+v", sum)
+			require.Len(t, sum.Nodes, 4)
+			require.Positive(t, sum.CommonHeight)
+			require.NotNil(t, sum.Load)
+			require.Positive(t, sum.Load.Committed)
+			require.Zero(t, sum.Load.Uncommitted, "the load drains before the testnet stops")
+			requireStoppedCleanly(t, home, 4)
+		})
 	}
-	var sum testnetSummary
-	require.NoError(t, json.Unmarshal(stdout.Bytes(), &sum), stdout.String())
-	require.True(t, sum.Agree, "%+v", sum)
-	require.Len(t, sum.Nodes, 4)
-	require.Positive(t, sum.CommonHeight)
-	require.NotNil(t, sum.Load)
-	require.Positive(t, sum.Load.Committed)
-	require.Zero(t, sum.Load.Uncommitted, "the load drains before the testnet stops")
-	requireStoppedCleanly(t, home, 4)
 }
 
 // Ctrl-C (SIGINT) stops the launcher and every validator cleanly.
