@@ -20,11 +20,11 @@ import (
 type cluster struct {
 	t        testing.TB
 	protocol string
-	genesis *types.Genesis
-	set     *types.ValidatorSet
-	dirs    []string
-	nodes   []*Node
-	apps    []*app.KVStore
+	genesis  *types.Genesis
+	set      *types.ValidatorSet
+	dirs     []string
+	nodes    []*Node
+	apps     []*app.KVStore
 }
 
 // newCluster starts n HotStuff validators; observers[i], if given,
@@ -101,7 +101,9 @@ func startValidator(protocol string, g *types.Genesis, vs *types.ValidatorSet, i
 	return n, kv, nil
 }
 
-func (c *cluster) config(i int) Config { return validatorConfig(c.protocol, c.genesis, c.set, i, c.dirs[i]) }
+func (c *cluster) config(i int) Config {
+	return validatorConfig(c.protocol, c.genesis, c.set, i, c.dirs[i])
+}
 
 func testLogger() *slog.Logger {
 	if os.Getenv("BFTKIT_TEST_LOG") != "" {
