@@ -98,7 +98,7 @@ func newPBFT(cfg *Config, r store.Restored) (*protocol, error) {
 	return &protocol{
 		name:       ProtocolPBFT,
 		engine:     engine,
-		verify:     func(m types.Message) error { return pbft.VerifyMessage(v, m) },
+		verify:     func(m types.Message) error { return pbft.VerifyMessage(v, pc.WindowSize, m) },
 		view:       func() uint64 { return e.Status().View },
 		leader:     func(view uint64) types.ValidatorIndex { return pbft.Primary(view, n) },
 		viewWindow: pbftViewWindow,

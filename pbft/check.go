@@ -14,6 +14,9 @@ import (
 //   - the safety state only moves forward: the view never falls, the
 //     stable checkpoint never falls, and an accepted pre-prepare never
 //     changes its digest within its view;
+//   - prepared certificates above the stable checkpoint are never lost or
+//     replaced by older ones, and every view-change leaving carries them
+//     all as P;
 //   - every prepare, commit, pre-prepare, view-change and new-view leaving
 //     is covered by the safety state stored with this Ready, so that a
 //     replica restarted from it cannot send a conflicting one;
@@ -66,11 +69,34 @@ func checkForward(prev, cur *types.PBFTSafety) error {
 	}
 	for _, p := range prev.Slots {
 		c := now[p.Seq]
+		if p.Prepared != nil && p.Seq > cur.Stable.GetSeq() && (c == nil || c.Prepared == nil || c.Prepared.View < p.Prepared.View) {
+			// P is what carries a prepared request across a view change.
+			return fmt.Errorf("the prepared certificate for %d (view %d) was lost or replaced by an older one", p.Seq, p.Prepared.View)
+		}
 		if len(p.PrePrepareSignature) == 0 || c == nil || c.PrePrepareView != p.PrePrepareView {
 			continue
 		}
 		if c.Digest != p.Digest {
 			return fmt.Errorf("accepted pre-prepare (%d, %d) changed digest from %v to %v", p.PrePrepareView, p.Seq, p.Digest, c.Digest)
+		}
+	}
+	return nil
+}
+
+// checkPreparedSet checks that a view-change this replica sends carries, as
+// P, every prepared certificate it stored above the view-change's
+// checkpoint.
+func checkPreparedSet(st *types.PBFTSafety, vc *types.PBFTViewChange) error {
+	sent := make(map[uint64]*types.PBFTPrepared, len(vc.Prepared))
+	for _, p := range vc.Prepared {
+		sent[p.Seq] = p
+	}
+	for _, s := range st.Slots {
+		if s.Prepared == nil || s.Seq <= vc.StableSeq() {
+			continue
+		}
+		if p := sent[s.Seq]; p == nil || p.View != s.Prepared.View || p.Digest != s.Prepared.Digest {
+			return fmt.Errorf("view-change for view %d leaves out the prepared certificate for %d (view %d): %w", vc.View, s.Seq, s.Prepared.View, errNotCovered)
 		}
 	}
 	return nil
@@ -126,6 +152,9 @@ func checkCovered(v *qc.Verifier, st *types.PBFTSafety, slots map[uint64]*types.
 	case *types.PBFTViewChange:
 		if st.View < m.View || (m.View == st.View && !m.Equal(st.ViewChange) && st.ViewChanging) {
 			return fmt.Errorf("view-change for view %d, stored view %d: %w", m.View, st.View, errNotCovered)
+		}
+		if err := checkPreparedSet(st, m); err != nil {
+			return err
 		}
 		return verifyViewChange(v, m)
 	case *types.PBFTNewView:

@@ -90,7 +90,7 @@ func TestLaggingReplicaFetchesUpToACheckpointVouchedByFPlusOne(t *testing.T) {
 	require.Len(t, answers, 4)
 	v := testVerifier(f)
 	for _, c := range answers {
-		require.NoError(t, VerifyMessage(v, types.Message{From: 2, Payload: c}))
+		require.NoError(t, VerifyMessage(v, f.cfg.WindowSize, types.Message{From: 2, Payload: c}))
 		require.NoError(t, f.step(c))
 	}
 	require.Equal(t, uint64(4), f.e.Status().Executed)

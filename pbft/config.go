@@ -45,11 +45,14 @@ type Config struct {
 	Rules Rules
 }
 
-// DefaultConfig fills the tunables for replica id of n.
+// DefaultConfig fills the tunables for replica id of n. The window is 64
+// numbers with a checkpoint every 16, or less where n is so large that a
+// new-view over 64 numbers would not fit in one message (MaxWindow).
 func DefaultConfig(id types.ValidatorIndex, n int, chainID string, signer qc.Signer, scheme qc.Scheme) Config {
+	window := min(64, MaxWindow(n))
 	return Config{
 		ID: id, N: n, ChainID: chainID, Signer: signer, Scheme: scheme,
-		CheckpointInterval: 16, WindowSize: 64, MaxInFlight: 8,
+		CheckpointInterval: max(window/4, 1), WindowSize: window, MaxInFlight: 8,
 		ViewChangeTicks: 20, MaxViewChangeTicks: 320, ResendTicks: 10,
 		MaxTxs: 1000, MaxBytes: 1 << 20, RetainCommitted: 1024, MaxFetchAhead: 256,
 	}
@@ -57,12 +60,17 @@ func DefaultConfig(id types.ValidatorIndex, n int, chainID string, signer qc.Sig
 
 func (c *Config) check() error {
 	switch {
-	case c.N < 1 || int(c.ID) >= c.N:
+	case c.N < 2:
+		return errors.New("pbft: n = 1 cannot prepare (2f prepares from other replicas are needed, and there are none); run at least 2")
+	case int(c.ID) >= c.N:
 		return fmt.Errorf("pbft: replica %d is not among %d", c.ID, c.N)
 	case c.Signer == nil || c.Scheme == nil:
 		return errors.New("pbft: a signer and a scheme are required")
 	case c.CheckpointInterval < 1 || c.WindowSize < 2*c.CheckpointInterval || c.WindowSize > types.MaxPBFTWindow:
 		return fmt.Errorf("pbft: window L = %d must be at least 2K = %d and at most %d", c.WindowSize, 2*c.CheckpointInterval, types.MaxPBFTWindow)
+	case NewViewBound(c.N, c.WindowSize) > types.MaxMessageBytes:
+		return fmt.Errorf("pbft: window L = %d is too large for n = %d: a new-view could reach %d bytes, above the %d-byte message limit (use L ≤ %d)",
+			c.WindowSize, c.N, NewViewBound(c.N, c.WindowSize), types.MaxMessageBytes, MaxWindow(c.N))
 	case c.MaxInFlight < 1:
 		return errors.New("pbft: MaxInFlight must be positive")
 	case c.ViewChangeTicks < 1 || c.MaxViewChangeTicks < c.ViewChangeTicks || c.ResendTicks < 1:
@@ -78,3 +86,32 @@ func (c *Config) check() error {
 // quorums intersecting in an honest replica for every n.
 func faults(n int) int { return (n - 1) / 3 }
 func quorum(n int) int { return 2*n/3 + 1 }
+
+// NewViewBound is an upper bound on the encoded size of a new-view for n
+// replicas and window L: 2f+1 view-changes, each with L prepared
+// certificates of 2f individual signatures, plus O. PBFT certificates are
+// lists of signatures, so this grows as n²·L.
+func NewViewBound(n int, window uint64) int {
+	q := quorum(n)
+	const sig, digest, header = 96 + 2, 32 + 2, 64 // bytes with framing; header covers numbers and tags
+	cert := header + digest + q*(sig+2)            // a certificate of up to q signatures
+	prepared := header + digest + sig + cert       // PBFTPrepared: pre-prepare signature and prepares
+	viewChange := header + cert + int(window)*prepared + sig
+	order := header + digest + sig
+	return header + q*(viewChange+8) + int(window)*order + sig + 64 // envelope
+}
+
+// MaxWindow is the largest window L (at most types.MaxPBFTWindow) whose
+// new-view fits in one message at n replicas.
+func MaxWindow(n int) uint64 {
+	lo, hi := uint64(0), uint64(types.MaxPBFTWindow)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if NewViewBound(n, mid) <= types.MaxMessageBytes {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo
+}

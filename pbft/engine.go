@@ -20,6 +20,7 @@ var (
 	ErrUnrequested   = errors.New("block was not requested")
 	ErrHalted        = errors.New("replica halted: its history conflicts with a quorum's")
 	ErrNoPayloadWant = errors.New("no payload was requested for this view")
+	ErrTooLarge      = errors.New("block exceeds the payload limits")
 )
 
 // slot is one sequence number of the log (§4.2).
@@ -38,6 +39,9 @@ type slot struct {
 	// view.
 	commit *types.PBFTCert
 	since  uint64 // tick of the last step forward, for resends
+	// reported is set once a conflicting pre-prepare for (ppView, seq) was
+	// reported as evidence.
+	reported bool
 }
 
 func (s *slot) preparedIn(view uint64) bool { return s.prepared != nil && s.prepared.View == view }
@@ -71,11 +75,12 @@ type Engine struct {
 	halted    bool
 
 	// Vote counting.
-	prepares, commits VoteCollector
-	prepQ, commitQ    map[qc.Slot]map[types.BlockID]*qc.Quorum
-	checkpoints       CheckpointTracker
-	vcs               map[types.ValidatorIndex]*types.PBFTViewChange // latest per replica
-	nv                *types.PBFTNewView                             // the new-view of view
+	prepares, commits  VoteCollector
+	prepQ, commitQ     map[qc.Slot]map[types.BlockID]*qc.Quorum
+	checkpoints        CheckpointTracker
+	vcs                map[types.ValidatorIndex]*types.PBFTViewChange // latest per replica
+	nv                 *types.PBFTNewView                             // the new-view of view
+	lateVC, nvAnswered map[types.ValidatorIndex]uint64                // see answerLateViewChange
 
 	// Timers, in ticks.
 	idle          int  // since the last execution, view entry or quorum of view-changes
@@ -122,6 +127,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 		recentIDs: make(map[types.BlockID]uint64), fetched: make(map[uint64]*types.PBFTCommitted),
 		prepQ: make(map[qc.Slot]map[types.BlockID]*qc.Quorum), commitQ: make(map[qc.Slot]map[types.BlockID]*qc.Quorum),
 		vcs: make(map[types.ValidatorIndex]*types.PBFTViewChange), awaitingBlock: make(map[types.BlockID]*blockFetch),
+		lateVC: make(map[types.ValidatorIndex]uint64), nvAnswered: make(map[types.ValidatorIndex]uint64),
 		nextSeq: 1,
 	}
 	// Each replica votes in at most L numbers of the window per phase.
@@ -274,11 +280,9 @@ func (e *Engine) Propose(p types.ProposalPayload) error {
 		e.maybeRequestPayload()
 		return fmt.Errorf("pbft: payload for %d, no longer next inside (%d, %d]: %w", seq, e.low, e.low+e.cfg.WindowSize, ErrNoPayloadWant)
 	}
-	if len(p.Txs) > e.cfg.MaxTxs {
-		return fmt.Errorf("pbft: payload of %d txs exceeds %d", len(p.Txs), e.cfg.MaxTxs)
-	}
 	b := &types.Block{Height: seq, View: e.view, Proposer: e.cfg.ID, Txs: p.Txs, ParentAppHash: p.ParentAppHash}
-	if err := b.ValidateBasic(); err != nil {
+	if err := validPayload(b, e.checkPayloadLimits); err != nil {
+		e.maybeRequestPayload() // ask again rather than stall the view
 		return fmt.Errorf("pbft: payload: %w", err)
 	}
 	d := b.ID()
@@ -288,6 +292,13 @@ func (e *Engine) Propose(p types.ProposalPayload) error {
 	e.broadcast(&types.PBFTPrePrepare{View: e.view, Seq: seq, Block: b, Primary: e.cfg.ID, Signature: sig})
 	e.maybeRequestPayload()
 	return nil
+}
+
+func validPayload(b *types.Block, limits func(*types.Block) error) error {
+	if err := b.ValidateBasic(); err != nil {
+		return err
+	}
+	return limits(b)
 }
 
 // maybeRequestPayload asks the driver for the next block when this replica

@@ -26,6 +26,9 @@ type fixture struct {
 	evidence  []*types.DoubleSign
 	safety    []byte // the last durable safety state
 	blocks    map[types.BlockID]*types.Block
+	// onPayload, if set, answers payload requests instead of the default
+	// one-transaction payload.
+	onPayload func(*types.PayloadRequest)
 }
 
 const testChain = "pbft-test"
@@ -33,10 +36,16 @@ const testChain = "pbft-test"
 // newFixture builds replica id of n with K = 4, L = 8.
 func newFixture(t *testing.T, n int, id types.ValidatorIndex) *fixture {
 	t.Helper()
+	return newFixtureWith(t, n, id, nil)
+}
+
+// newFixtureWith is newFixture with payload requests answered by onPayload.
+func newFixtureWith(t *testing.T, n int, id types.ValidatorIndex, onPayload func(*types.PayloadRequest)) *fixture {
+	t.Helper()
 	scheme := qc.NewHashScheme(n, 7)
 	cfg := DefaultConfig(id, n, testChain, scheme.Signer(id), scheme)
 	cfg.CheckpointInterval, cfg.WindowSize, cfg.MaxInFlight = 4, 8, 8
-	f := &fixture{t: t, n: n, id: id, scheme: scheme, cfg: cfg, blocks: make(map[types.BlockID]*types.Block)}
+	f := &fixture{t: t, n: n, id: id, scheme: scheme, cfg: cfg, blocks: make(map[types.BlockID]*types.Block), onPayload: onPayload}
 	f.restart()
 	return f
 }
@@ -64,7 +73,9 @@ func (f *fixture) drain() {
 		f.committed = append(f.committed, rd.Committed...)
 		f.evidence = append(f.evidence, rd.Evidence...)
 		f.e.Advance(rd)
-		if rd.PayloadRequest != nil {
+		if rd.PayloadRequest != nil && f.onPayload != nil {
+			f.onPayload(rd.PayloadRequest)
+		} else if rd.PayloadRequest != nil {
 			require.NoError(f.t, f.e.Propose(types.ProposalPayload{View: rd.PayloadRequest.View, Txs: []types.Tx{types.Tx(fmt.Sprintf("tx-%d", rd.PayloadRequest.Height))}}))
 		}
 	}

@@ -23,13 +23,19 @@ func (e *Engine) onPrePrepare(pp *types.PBFTPrePrepare) error {
 	case !inWatermarks(pp.Seq, e.low, e.cfg.WindowSize):
 		return fmt.Errorf("pre-prepare for %d, window (%d, %d]: %w", pp.Seq, e.low, e.low+e.cfg.WindowSize, ErrOutOfWindow)
 	}
+	if err := e.checkPayloadLimits(pp.Block); err != nil {
+		return err
+	}
 	d := pp.Block.ID()
 	s := e.slotFor(pp.Seq)
 	if prePrepareConflicts(s.hasPP, s.ppView, s.digest, pp.View, d) {
-		e.out.evidence = append(e.out.evidence, &types.DoubleSign{
-			Kind: types.MsgPBFTPrePrepare, Signer: pp.Primary, View: pp.View, Seq: pp.Seq,
-			DigestA: s.digest, SignatureA: s.ppSig, DigestB: d, SignatureB: pp.Signature,
-		})
+		if !s.reported {
+			s.reported = true // one piece of evidence per (view, seq) is enough
+			e.out.evidence = append(e.out.evidence, &types.DoubleSign{
+				Kind: types.MsgPBFTPrePrepare, Signer: pp.Primary, View: pp.View, Seq: pp.Seq,
+				DigestA: s.digest, SignatureA: s.ppSig, DigestB: d, SignatureB: pp.Signature,
+			})
+		}
 		return fmt.Errorf("pre-prepare (%d, %d, %v): %w %v", pp.View, pp.Seq, d, ErrConflict, s.digest)
 	}
 	if s.hasPP && s.ppView == pp.View {
@@ -44,6 +50,12 @@ func (e *Engine) onPrePrepare(pp *types.PBFTPrePrepare) error {
 // sends the matching prepare. block may be nil when a new-view named only
 // the digest; it is fetched.
 func (e *Engine) acceptPrePrepare(s *slot, view uint64, d types.BlockID, sig []byte, block *types.Block) {
+	if s.hasPP && s.digest != d {
+		delete(e.awaitingBlock, s.digest) // a later view replaced it
+	}
+	if !s.hasPP || s.ppView != view {
+		s.reported = false
+	}
 	s.hasPP, s.ppView, s.digest, s.ppSig = true, view, d, sig
 	s.commit, s.since = nil, e.now
 	if block == nil {
@@ -58,6 +70,20 @@ func (e *Engine) acceptPrePrepare(s *slot, view uint64, d types.BlockID, sig []b
 		e.sendVote(types.PhasePrepare, s.seq, d)
 	}
 	e.checkPrepared(s)
+}
+
+// checkPayloadLimits refuses a block larger than this replica would
+// propose (Config.MaxTxs, MaxBytes): a faulty primary must not fill the
+// log and the store with blocks of the global maximum size.
+func (e *Engine) checkPayloadLimits(b *types.Block) error {
+	size := 0
+	for _, tx := range b.Txs {
+		size += len(tx)
+	}
+	if len(b.Txs) > e.cfg.MaxTxs || size > e.cfg.MaxBytes {
+		return fmt.Errorf("block of %d txs and %d bytes exceeds %d txs or %d bytes: %w", len(b.Txs), size, e.cfg.MaxTxs, e.cfg.MaxBytes, ErrTooLarge)
+	}
+	return nil
 }
 
 // sendVote broadcasts this replica's prepare or commit for the current view
@@ -192,7 +218,9 @@ func (e *Engine) commitBlock(b *types.Block, cert *types.PBFTCert) {
 	cb := types.CommittedBlock{ID: id, Block: b, Proof: encodeProof(cert, e.history)}
 	e.out.committed = append(e.out.committed, cb)
 	e.remember(cb)
-	e.idle = 0
+	if !e.changing {
+		e.idle = 0 // during a view change the timer counts from its quorum
+	}
 	if !e.changing && e.consecutiveVC > 0 {
 		e.consecutiveVC = 0 // §4.5.2: a request executed in the new view
 		e.dirty()

@@ -46,11 +46,21 @@ func prepareCounts(signer types.ValidatorIndex, view uint64, n int) bool {
 
 // NullBlock is the block a new-view assigns to a sequence number where no
 // view-change carried a prepared certificate (§4.4: "a pre-prepare for a
-// null request"). Every replica rebuilds it from (view, seq) alone, so O
-// names it by digest and nobody has to fetch it; it executes as a block
-// with no transactions.
-func NullBlock(view, seq uint64, n int) *types.Block {
-	return &types.Block{Height: seq, View: view, Proposer: Primary(view, n)}
+// null request"). Every replica rebuilds it from the number alone, so O
+// names it by digest and nobody ever fetches it, even when a later view
+// re-proposes it from an old prepared certificate. It executes as a block
+// with no transactions and no proposer (0).
+func NullBlock(seq uint64) *types.Block {
+	return &types.Block{Height: seq}
+}
+
+// knownBlock returns the block with digest d at seq if it is the null
+// block, which needs no fetching.
+func knownBlock(seq uint64, d types.BlockID) *types.Block {
+	if null := NullBlock(seq); null.ID() == d {
+		return null
+	}
+	return nil
 }
 
 // nextHistory extends the history digest by the block executed at seq: the
@@ -86,7 +96,7 @@ type Order struct {
 // the same V. Two certificates of one view for one n with different digests
 // would take more than f faulty replicas; should V hold such a pair anyway,
 // the smaller digest wins, so that recomputation still agrees.
-func ComputeO(view uint64, n int, vcs []*types.PBFTViewChange) ([]Order, *types.PBFTCert) {
+func ComputeO(vcs []*types.PBFTViewChange) ([]Order, *types.PBFTCert) {
 	var stable *types.PBFTCert
 	for _, vc := range vcs {
 		if vc.Stable != nil && (stable == nil || vc.Stable.Seq > stable.Seq) {
@@ -112,7 +122,7 @@ func ComputeO(view uint64, n int, vcs []*types.PBFTViewChange) ([]Order, *types.
 		if p := best[s]; p != nil {
 			out = append(out, Order{Seq: s, Digest: p.Digest})
 		} else {
-			out = append(out, Order{Seq: s, Digest: NullBlock(view, s, n).ID()})
+			out = append(out, Order{Seq: s, Digest: NullBlock(s).ID()})
 		}
 	}
 	return out, stable

@@ -62,14 +62,19 @@ func (e *Engine) restoreSafety(data []byte, blocks map[types.BlockID]*types.Bloc
 		}
 		s := e.slotFor(ps.Seq)
 		s.prepared = ps.Prepared
+		// Keep the prepared block too, not only the accepted one: a later
+		// new-view may re-propose it from this certificate, and peers may
+		// have to fetch it from here.
+		if p := ps.Prepared; p != nil {
+			if b := restoredBlock(blocks, p.Seq, p.Digest); b != nil {
+				e.blocks[p.Digest] = b
+			}
+		}
 		if len(ps.PrePrepareSignature) == 0 {
 			continue
 		}
 		s.hasPP, s.ppView, s.digest, s.ppSig = true, ps.PrePrepareView, ps.Digest, ps.PrePrepareSignature
-		s.block = blocks[ps.Digest]
-		if null := NullBlock(s.ppView, s.seq, e.cfg.N); s.block == nil && null.ID() == s.digest {
-			s.block = null
-		}
+		s.block = restoredBlock(blocks, s.seq, s.digest)
 		if s.block != nil {
 			e.blocks[s.digest] = s.block
 		} else if s.seq > e.executed {
@@ -80,6 +85,15 @@ func (e *Engine) restoreSafety(data []byte, blocks map[types.BlockID]*types.Bloc
 		e.startCatchUp(e.low, e.stable.Digest, e.stable.Signers)
 	}
 	return nil
+}
+
+// restoredBlock finds the block with digest d at seq among the stored
+// blocks, or rebuilds it if it is the null block.
+func restoredBlock(blocks map[types.BlockID]*types.Block, seq uint64, d types.BlockID) *types.Block {
+	if b := blocks[d]; b != nil && b.Height == seq {
+		return b
+	}
+	return knownBlock(seq, d)
 }
 
 func encodeProof(cert *types.PBFTCert, history types.BlockID) []byte {

@@ -21,7 +21,12 @@ import (
 //   - a committed block: its commit certificate (2f+1);
 //   - fetches and block requests and responses are unsigned: the engine
 //     takes a block only by a digest it asked for or with its certificate.
-func VerifyMessage(v *qc.Verifier, m types.Message) error {
+//
+// window is the engine's L: before verifying any signature, a view-change
+// (alone or inside a new-view) with more prepared certificates than L, or
+// one above its checkpoint + L, is refused, so that one message cannot
+// make the gateway verify thousands of signatures.
+func VerifyMessage(v *qc.Verifier, window uint64, m types.Message) error {
 	switch p := m.Payload.(type) {
 	case *types.PBFTPrePrepare:
 		if want := Primary(p.View, v.N()); p.Primary != want {
@@ -31,8 +36,19 @@ func VerifyMessage(v *qc.Verifier, m types.Message) error {
 	case *types.PBFTVote:
 		return v.VerifySignature(p.Replica, types.PBFTVoteSignBytes(v.ChainID(), p.Phase, p.View, p.Seq, p.Digest), p.Signature)
 	case *types.PBFTViewChange:
+		if err := inWindow(p, window); err != nil {
+			return err
+		}
 		return verifyViewChange(v, p)
 	case *types.PBFTNewView:
+		for _, vc := range p.ViewChanges {
+			if err := inWindow(vc, window); err != nil {
+				return fmt.Errorf("new-view: %w", err)
+			}
+		}
+		if uint64(len(p.PrePrepares)) > window {
+			return fmt.Errorf("new-view: %d pre-prepares exceed the window L = %d", len(p.PrePrepares), window)
+		}
 		return verifyNewView(v, p)
 	case *types.PBFTCommitted:
 		return v.VerifyPBFTCert(p.Commit, v.Quorum())
@@ -40,6 +56,20 @@ func VerifyMessage(v *qc.Verifier, m types.Message) error {
 		return nil
 	}
 	return fmt.Errorf("pbft: %v is not a PBFT message", m.Payload.MsgType())
+}
+
+// inWindow checks a view-change's prepared certificates against the
+// window, without verifying anything.
+func inWindow(vc *types.PBFTViewChange, window uint64) error {
+	if uint64(len(vc.Prepared)) > window {
+		return fmt.Errorf("view-change by %d: %d prepared certificates exceed the window L = %d", vc.Replica, len(vc.Prepared), window)
+	}
+	for _, p := range vc.Prepared {
+		if p.Seq > vc.StableSeq()+window {
+			return fmt.Errorf("view-change by %d: prepared seq %d is above its checkpoint %d + L = %d", vc.Replica, p.Seq, vc.StableSeq(), window)
+		}
+	}
+	return nil
 }
 
 func verifyViewChange(v *qc.Verifier, vc *types.PBFTViewChange) error {

@@ -67,8 +67,8 @@ func (e *Engine) forgetOldViews() {
 // missed the new-view; the primary sends it again.
 func (e *Engine) onViewChange(vc *types.PBFTViewChange) error {
 	if vc.View < e.view || (vc.View == e.view && !e.changing) {
-		if vc.View == e.view && e.nv != nil && e.nv.Primary == e.cfg.ID {
-			e.send(vc.Replica, e.nv)
+		if vc.View == e.view {
+			e.answerLateViewChange(vc.Replica)
 		}
 		return fmt.Errorf("view-change for view %d in view %d: %w", vc.View, e.view, ErrWrongView)
 	}
@@ -82,6 +82,24 @@ func (e *Engine) onViewChange(vc *types.PBFTViewChange) error {
 	}
 	e.afterViewChange()
 	return nil
+}
+
+// answerLateViewChange sends the new-view of the current view to a replica
+// still asking for it. The primary answers the first late view-change: it
+// usually crossed the new-view on the wire. Any replica answers a repeated
+// one, so that a lagging replica still gets in after the primary
+// restarted (the new-view is kept in memory only). Each replica answers
+// each lagging one once per view.
+func (e *Engine) answerLateViewChange(r types.ValidatorIndex) {
+	if e.nv == nil || e.nvAnswered[r] == e.view {
+		return
+	}
+	repeat := e.lateVC[r] == e.view
+	e.lateVC[r] = e.view
+	if e.nv.Primary == e.cfg.ID || repeat {
+		e.nvAnswered[r] = e.view
+		e.send(r, e.nv)
+	}
 }
 
 func (e *Engine) othersVCViews() []uint64 {
@@ -139,7 +157,7 @@ func (e *Engine) changingAtLeast(v uint64) int {
 // sendNewView is the new primary's step (§4.4): O from V, each entry signed
 // as a pre-prepare of the new view, then the primary enters the view.
 func (e *Engine) sendNewView(vcs []*types.PBFTViewChange) {
-	orders, stable := ComputeO(e.view, e.cfg.N, vcs)
+	orders, stable := ComputeO(vcs)
 	nv := &types.PBFTNewView{View: e.view, Primary: e.cfg.ID, ViewChanges: vcs}
 	for _, o := range orders {
 		nv.PrePrepares = append(nv.PrePrepares, &types.PBFTOrder{Seq: o.Seq, Digest: o.Digest,
@@ -162,7 +180,7 @@ func (e *Engine) onNewView(nv *types.PBFTNewView) error {
 	case len(nv.ViewChanges) < e.quorum:
 		return fmt.Errorf("new-view with %d view-changes, need %d: %w", len(nv.ViewChanges), e.quorum, ErrBadNewView)
 	}
-	want, stable := ComputeO(nv.View, e.cfg.N, nv.ViewChanges)
+	want, stable := ComputeO(nv.ViewChanges)
 	if err := e.cfg.Rules.checkNewView(nv.PrePrepares, want); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadNewView, err)
 	}
@@ -194,8 +212,8 @@ func (e *Engine) enterView(nv *types.PBFTNewView, stable *types.PBFTCert) {
 			continue // at or below h: executed and discarded
 		}
 		b := e.blocks[o.Digest]
-		if null := NullBlock(nv.View, o.Seq, e.cfg.N); b == nil && null.ID() == o.Digest {
-			b = null
+		if b == nil {
+			b = knownBlock(o.Seq, o.Digest)
 		}
 		e.acceptPrePrepare(e.slotFor(o.Seq), nv.View, o.Digest, o.Signature, b)
 		if e.log[o.Seq].block == nil {

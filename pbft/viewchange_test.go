@@ -73,7 +73,7 @@ func TestTimeoutSendsViewChangeWithCheckpointAndPreparedSet(t *testing.T) {
 	require.Nil(t, vc.Stable, "genesis checkpoint")
 	require.Len(t, vc.Prepared, 1)
 	require.Equal(t, pp.Block.ID(), vc.Prepared[0].Digest)
-	require.NoError(t, VerifyMessage(testVerifier(f), types.Message{From: 3, Payload: vc}))
+	require.NoError(t, VerifyMessage(testVerifier(f), f.cfg.WindowSize, types.Message{From: 3, Payload: vc}))
 	require.ErrorIs(t, f.step(f.prePrepare(0, 2, "b")), ErrWrongView, "no normal-case messages while changing views")
 }
 
@@ -89,12 +89,12 @@ func TestComputeO(t *testing.T) {
 		f.viewChange(1, 3, stable, f.prepared(1, 5, b)),
 		f.viewChange(2, 3, nil, f.prepared(0, 8, c)),
 	}
-	orders, got := ComputeO(3, 4, vcs)
+	orders, got := ComputeO(vcs)
 	require.Equal(t, stable, got)
 	require.Equal(t, []Order{
 		{5, b}, // view 1 beats view 0
-		{6, NullBlock(3, 6, 4).ID()},
-		{7, NullBlock(3, 7, 4).ID()},
+		{6, NullBlock(6).ID()},
+		{7, NullBlock(7).ID()},
 		{8, c},
 	}, orders, "seq 3 is at or below min-s = 4")
 }
@@ -131,7 +131,7 @@ func TestBackupRejectsNewViewWithWrongOOrFromNonPrimary(t *testing.T) {
 	f.votes(types.PhasePrepare, 0, 1, d, 1, 2)
 	f.tick(f.cfg.ViewChangeTicks)
 	vcs := []*types.PBFTViewChange{f.viewChange(1, 1, nil), f.viewChange(2, 1, nil, f.prepared(0, 1, d)), f.viewChange(0, 1, nil)}
-	wrong := f.newView(1, vcs, []Order{{1, NullBlock(1, 1, 4).ID()}})
+	wrong := f.newView(1, vcs, []Order{{1, NullBlock(1).ID()}})
 	require.ErrorIs(t, f.step(wrong), ErrBadNewView)
 	usurper := f.newView(1, vcs, []Order{{1, d}})
 	usurper.Primary = 2
@@ -190,4 +190,78 @@ func TestRestartedReplicaNeverPreparesAConflictingDigest(t *testing.T) {
 	prepares := votesOf(f.sent(), types.PhasePrepare)
 	require.Len(t, prepares, 1)
 	require.Equal(t, pp.Block.ID(), prepares[0].Digest)
+}
+
+// The oracle (CheckReady) refuses a view-change that leaves out a stored
+// prepared certificate, and a safety state that loses one: P is what
+// carries a prepared request into the next view.
+func TestOracleCatchesAViewChangeWithoutItsPreparedSet(t *testing.T) {
+	f := newFixture(t, 4, 3)
+	pp := f.prePrepare(0, 1, "a")
+	require.NoError(t, f.step(pp))
+	f.votes(types.PhasePrepare, 0, 1, pp.Block.ID(), 1, 2)
+	durable := f.safety
+	f.sent()
+	f.tick(f.cfg.ViewChangeTicks)
+	vc := ofType[*types.PBFTViewChange](f.sent())[0]
+	v := testVerifier(f)
+	rd := types.Ready{SafetyState: f.safety, Messages: []types.Message{{From: 3, Broadcast: true, Payload: vc}}}
+	require.NoError(t, CheckReady(v, durable, &rd), "the honest view-change passes")
+
+	emptyP := f.viewChange(3, vc.View, nil)
+	st := mustSafety(t, f.safety)
+	st.ViewChange = emptyP // stored and sent alike, but without P
+	withoutP, err := st.Marshal()
+	require.NoError(t, err)
+	rd = types.Ready{SafetyState: withoutP, Messages: []types.Message{{From: 3, Broadcast: true, Payload: emptyP}}}
+	require.ErrorContains(t, CheckReady(v, f.safety, &rd), "leaves out the prepared certificate")
+
+	st = mustSafety(t, f.safety)
+	st.Slots[0].Prepared = nil
+	lost, err := st.Marshal()
+	require.NoError(t, err)
+	require.ErrorContains(t, CheckReady(v, f.safety, &types.Ready{SafetyState: lost}), "was lost")
+}
+
+// A replica keeps the block of its prepared certificate across a restart
+// even after a later view gave the number another block: a later new-view
+// may re-propose the prepared one, and peers fetch it from here.
+func TestRestartKeepsThePreparedBlockForLaterViews(t *testing.T) {
+	f := newFixture(t, 4, 3)
+	pp := f.prePrepare(0, 1, "a")
+	require.NoError(t, f.step(pp))
+	f.votes(types.PhasePrepare, 0, 1, pp.Block.ID(), 1, 2) // prepared in view 0
+	f.tick(f.cfg.ViewChangeTicks)
+	vcs := []*types.PBFTViewChange{f.viewChange(0, 1, nil), f.viewChange(1, 1, nil), f.viewChange(2, 1, nil)}
+	require.NoError(t, f.step(f.newView(1, vcs, nil)), "an O without number 1")
+	require.NoError(t, f.step(f.prePrepare(1, 1, "b")), "view 1 assigns another block to 1")
+	f.restart()
+	f.sent()
+	require.NoError(t, f.step(&types.BlockRequest{Sender: 1, BlockID: pp.Block.ID(), Ancestors: 1}))
+	answers := ofType[*types.BlockResponse](f.sent())
+	require.Len(t, answers, 1)
+	require.Equal(t, pp.Block.ID(), answers[0].Block.ID())
+}
+
+// A pre-prepare above the replica's payload limits is refused before its
+// block is stored; a primary handed an oversized payload asks again.
+func TestPayloadLimitsOnBothSides(t *testing.T) {
+	f := newFixture(t, 4, 3)
+	pp := f.prePrepare(0, 1, "a")
+	for range f.cfg.MaxTxs {
+		pp.Block.Txs = append(pp.Block.Txs, types.Tx("x"))
+	}
+	pp.Signature = f.sign(0, types.PrePrepareSignBytes(testChain, 0, 1, pp.Block.ID()))
+	require.ErrorIs(t, f.step(pp), ErrTooLarge)
+	require.Empty(t, f.blocks)
+
+	var requests []*types.PayloadRequest
+	p := newFixtureWith(t, 4, 0, func(r *types.PayloadRequest) { requests = append(requests, r) }) // the primary of view 0
+	require.Len(t, requests, 1)
+	big := make([]types.Tx, p.cfg.MaxTxs+1)
+	for i := range big {
+		big[i] = types.Tx("y")
+	}
+	require.ErrorIs(t, p.e.Propose(types.ProposalPayload{View: 0, Txs: big}), ErrTooLarge)
+	require.NotNil(t, p.e.Ready().PayloadRequest, "the primary asks again instead of stalling its view")
 }

@@ -218,7 +218,7 @@ func newBadNewView(e types.Engine, env sim.NodeEnv) types.Engine {
 		case *types.PBFTNewView:
 			bad := &types.PBFTNewView{View: p.View, Primary: p.Primary, ViewChanges: p.ViewChanges}
 			for _, o := range p.PrePrepares {
-				bad.PrePrepares = append(bad.PrePrepares, &types.PBFTOrder{Seq: o.Seq, Digest: pbft.NullBlock(p.View, o.Seq, d.Env.N).ID()})
+				bad.PrePrepares = append(bad.PrePrepares, &types.PBFTOrder{Seq: o.Seq, Digest: pbft.NullBlock(o.Seq).ID()})
 			}
 			m.Payload = signNewView(d, bad)
 			return keep(m)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/bftkit/bftkit/pbft"
+	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/testnet/sim"
 	"github.com/bftkit/bftkit/types"
 )
@@ -18,12 +19,15 @@ type Options struct {
 	Mutate func(*pbft.Config)
 }
 
+// simWindow is the simulator's watermark window L.
+const simWindow = 8
+
 // SimConfig is the engine configuration the simulator runs: the defaults
 // with a smaller window, so that checkpoints, garbage collection and
 // watermark stalls all happen within a few hundred ticks.
 func SimConfig(env sim.NodeEnv) pbft.Config {
 	cfg := pbft.DefaultConfig(env.ID, env.N, env.ChainID, env.Signer, env.Scheme)
-	cfg.CheckpointInterval, cfg.WindowSize, cfg.MaxInFlight = 4, 8, 4
+	cfg.CheckpointInterval, cfg.WindowSize, cfg.MaxInFlight = 4, simWindow, 4
 	cfg.ViewChangeTicks, cfg.MaxViewChangeTicks, cfg.ResendTicks = 16, 128, 8
 	return cfg
 }
@@ -46,6 +50,6 @@ func Protocol(opts Options) *sim.Protocol {
 		Behaviours: Behaviours,
 		Validate:   pbft.ValidateCommitted,
 		CheckReady: pbft.CheckReady,
-		Verify:     pbft.VerifyMessage,
+		Verify:     func(v *qc.Verifier, m types.Message) error { return pbft.VerifyMessage(v, simWindow, m) },
 	}
 }
