@@ -21,6 +21,7 @@ var (
 	ErrHalted        = errors.New("replica halted: its history conflicts with a quorum's")
 	ErrNoPayloadWant = errors.New("no payload was requested for this view")
 	ErrTooLarge      = errors.New("block exceeds the payload limits")
+	ErrHasParent     = errors.New("a PBFT block names no parent (blocks are ordered by sequence number)")
 )
 
 // slot is one sequence number of the log (§4.2).

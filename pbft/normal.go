@@ -26,6 +26,9 @@ func (e *Engine) onPrePrepare(pp *types.PBFTPrePrepare) error {
 	if err := e.checkPayloadLimits(pp.Block); err != nil {
 		return err
 	}
+	if !pp.Block.ParentID.IsZero() {
+		return fmt.Errorf("pre-prepare (%d, %d): %w", pp.View, pp.Seq, ErrHasParent)
+	}
 	d := pp.Block.ID()
 	s := e.slotFor(pp.Seq)
 	if prePrepareConflicts(s.hasPP, s.ppView, s.digest, pp.View, d) {

@@ -139,3 +139,14 @@ func TestPrimaryAssignsConsecutiveNumbersInsideTheWindow(t *testing.T) {
 		require.Equal(t, uint64(k+1), pp.Seq)
 	}
 }
+
+// A PBFT block names no parent: blocks are ordered by sequence number, and
+// a view change may put a null block where no parent could be named.
+func TestPrePrepareWithAParentIsRefused(t *testing.T) {
+	f := newFixture(t, 4, 3)
+	pp := f.prePrepare(0, 1, "a")
+	pp.Block.ParentID = types.BlockID{1}
+	pp.Signature = f.sign(0, types.PrePrepareSignBytes(testChain, 0, 1, pp.Block.ID()))
+	require.ErrorIs(t, f.step(pp), ErrHasParent)
+	require.Empty(t, f.sent())
+}

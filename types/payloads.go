@@ -131,9 +131,7 @@ func (p *PBFTPrePrepare) ValidateBasic() error {
 	if p.Block.Justify != nil {
 		return errors.New("pre-prepare: a PBFT block carries no justify qc")
 	}
-	if !p.Block.ParentID.IsZero() {
-		return errors.New("pre-prepare: a PBFT block names no parent (blocks are ordered by sequence number)")
-	}
+
 	return checkSignatureLen(p.Signature)
 }
 

@@ -121,21 +121,3 @@ func TestNewViewPrescanBoundsNestedCertificates(t *testing.T) {
 	_, err = types.DecodeMessage(data)
 	require.ErrorContains(t, err, "view_changes.prepared")
 }
-
-// A PBFT block names no parent: PBFT orders blocks by sequence number.
-func TestPrePrepareWithAParentIsRefused(t *testing.T) {
-	for _, s := range typestest.SampleMessages() {
-		pp, ok := s.Message.Payload.(*types.PBFTPrePrepare)
-		if !ok {
-			continue
-		}
-		require.NoError(t, pp.ValidateBasic())
-		b := *pp.Block
-		b.ParentID = types.BlockID{1}
-		bad := *pp
-		bad.Block = &b
-		require.ErrorContains(t, bad.ValidateBasic(), "names no parent")
-		return
-	}
-	t.Fatal("no pre-prepare among the samples")
-}
