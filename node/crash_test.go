@@ -277,7 +277,7 @@ func requireNoConflicts(t *testing.T, before, after []signedRecord) {
 func clusterFromSpec(t *testing.T, spec crashSpec, obs Observer) *cluster {
 	g, vs, err := specGenesis(spec)
 	require.NoError(t, err)
-	c := &cluster{t: t, genesis: g, set: vs, dirs: spec.Dirs, nodes: make([]*Node, len(spec.Addrs)), apps: make([]*app.KVStore, len(spec.Addrs))}
+	c := &cluster{t: t, protocol: ProtocolHotStuff, genesis: g, set: vs, dirs: spec.Dirs, nodes: make([]*Node, len(spec.Addrs)), apps: make([]*app.KVStore, len(spec.Addrs))}
 	t.Cleanup(func() {
 		for i := range c.nodes {
 			c.stop(i)
