@@ -29,6 +29,8 @@ func newPayload(t MsgType) (Payload, error) {
 		return new(PBFTFetch), nil
 	case MsgPBFTCommitted:
 		return new(PBFTCommitted), nil
+	case MsgRaft:
+		return new(RaftMessage), nil
 	case MsgBlockRequest:
 		return new(BlockRequest), nil
 	case MsgBlockResponse:
