@@ -341,4 +341,3 @@ func decodeBlock(data []byte) (*types.Block, error) {
 	}
 	return b, nil
 }
-
