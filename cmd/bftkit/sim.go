@@ -14,14 +14,15 @@ import (
 
 	"github.com/bftkit/bftkit/hotstuff/hotstuffsim"
 	"github.com/bftkit/bftkit/pbft/pbftsim"
+	"github.com/bftkit/bftkit/raft/raftsim"
 	"github.com/bftkit/bftkit/testnet/sim"
 	"github.com/bftkit/bftkit/testnet/toy"
 	"github.com/bftkit/bftkit/types"
 )
 
-// simProtocols are the engines `bftkit sim` can run, by name. Raft joins
-// when it is built.
+// simProtocols are the engines `bftkit sim` can run, by name.
 var simProtocols = map[string]func() *sim.Protocol{
+	"raft":      func() *sim.Protocol { return raftsim.Protocol(raftsim.Options{}) },
 	"hotstuff":  func() *sim.Protocol { return hotstuffsim.Protocol(hotstuffsim.Options{}) },
 	"pbft":      func() *sim.Protocol { return pbftsim.Protocol(pbftsim.Options{}) },
 	"sequencer": toy.SequencerProtocol,

@@ -53,3 +53,14 @@ func TestSimRunsEveryPBFTBehaviourByName(t *testing.T) {
 		require.Contains(t, out, `"safety_violations":0`, name)
 	}
 }
+
+// `bftkit sim --protocol raft` runs, and its Byzantine behaviour breaks it
+// (the command reports the violation and fails).
+func TestSimRunsRaft(t *testing.T) {
+	out, err := run(t, "sim", "--protocol", "raft", "--nodes", "5", "--seeds", "3", "--json")
+	require.NoError(t, err, out)
+	require.Contains(t, out, `"safety_violations":0`)
+	out, err = run(t, "sim", "--protocol", "raft", "--nodes", "5", "--seeds", "3", "--faults", "none", "--byzantine", "0=equivocate")
+	require.Error(t, err, out)
+	require.Contains(t, out, "safety violation")
+}

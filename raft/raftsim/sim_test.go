@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bftkit/bftkit/raft"
 	"github.com/bftkit/bftkit/raft/raftsim"
 	"github.com/bftkit/bftkit/testnet/sim"
 	"github.com/bftkit/bftkit/types"
@@ -67,4 +68,76 @@ func TestSameSeedSameRun(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, a.LogHash, b.LogHash, "seed %d", seed)
 	}
+}
+
+// watched is a simulator whose engines the test can inspect.
+type watched struct {
+	*sim.Sim
+	engines map[types.ValidatorIndex]*raft.Engine
+}
+
+func calm(t *testing.T, n int) *watched {
+	t.Helper()
+	w := &watched{engines: map[types.ValidatorIndex]*raft.Engine{}}
+	p := honest()
+	build := p.New
+	p.New = func(env sim.NodeEnv) types.Engine {
+		e := build(env)
+		w.engines[env.ID] = e.(*raft.Engine)
+		return e
+	}
+	cfg := sim.DefaultConfig(p, n, 1)
+	cfg.Faults = sim.Profiles["none"](1)
+	s, err := sim.New(cfg)
+	require.NoError(t, err)
+	w.Sim = s
+	return w
+}
+
+func (w *watched) leader(among ...types.ValidatorIndex) (types.ValidatorIndex, bool) {
+	for _, i := range among {
+		if l, _, ok := w.engines[i].Leader(); ok && l == i {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// The leader crashes: the others elect a new one (PreVote, then a vote)
+// and go on committing.
+func TestScenarioLeaderCrashElectsANewLeader(t *testing.T) {
+	w := calm(t, 5)
+	require.NoError(t, w.RunUntilHeight(10, 200))
+	old, ok := w.leader(0, 1, 2, 3, 4)
+	require.True(t, ok)
+	w.Crash(old)
+	var live []types.ValidatorIndex
+	for i := range types.ValidatorIndex(5) {
+		if i != old {
+			live = append(live, i)
+		}
+	}
+	require.NoError(t, w.RunUntilHeight(w.Height(live[0])+10, 300, live...))
+	now, ok := w.leader(live...)
+	require.True(t, ok, "no leader among the live nodes")
+	require.NotEqual(t, old, now)
+	_, oldTerm, _ := w.engines[live[0]].Leader()
+	require.Greater(t, oldTerm, uint64(1), "a new term")
+}
+
+// A follower down for longer than the log's retention comes back: the
+// leader sends a snapshot, and the follower fetches the blocks it skipped.
+func TestScenarioRestartedFollowerCatchesUpFromASnapshot(t *testing.T) {
+	w := calm(t, 3)
+	require.NoError(t, w.RunUntilHeight(5, 200))
+	l, ok := w.leader(0, 1, 2)
+	require.True(t, ok)
+	down := (l + 1) % 3
+	w.Crash(down)
+	others := []types.ValidatorIndex{l, (l + 2) % 3}
+	require.NoError(t, w.RunUntilHeight(200, 1000, others...)) // far beyond RetainEntries = 16
+	w.Restart(down)
+	require.NoError(t, w.RunUntilHeight(w.Height(l)+5, 500))
+	require.Equal(t, w.Committed(l)[:200], w.Committed(down)[:200])
+	require.NotZero(t, w.Counters().ByType[types.MsgBlockResponse].Delivered, "caught up without fetching the skipped blocks")
 }
