@@ -31,7 +31,7 @@ const maxConfigBytes = 1 << 20
 
 // File is config.toml. Relative paths are relative to the home directory.
 type File struct {
-	Protocol    string `toml:"protocol" comment:"Consensus protocol: hotstuff or pbft. Every validator of a chain must run the same one."`
+	Protocol    string `toml:"protocol" comment:"Consensus protocol: hotstuff, pbft, or raft (crash-fault only, for comparison). Every validator of a chain must run the same one."`
 	GenesisFile string `toml:"genesis_file" comment:"The chain's genesis (validators, chain ID, app state)."`
 	KeyFile     string `toml:"key_file" comment:"This validator's BLS key; its public key must be in genesis."`
 	DataDir     string `toml:"data_dir" comment:"Block store and application state live here."`

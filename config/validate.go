@@ -14,7 +14,7 @@ import (
 )
 
 // Protocols lists the consensus protocols a node runs.
-var Protocols = []string{"hotstuff", "pbft"}
+var Protocols = []string{"hotstuff", "pbft", "raft"}
 
 // Validate checks every field; the error names the first bad key.
 func (f *File) Validate() error {

@@ -19,6 +19,7 @@ import (
 const (
 	ProtocolHotStuff = "hotstuff"
 	ProtocolPBFT     = "pbft"
+	ProtocolRaft     = "raft"
 )
 
 // Config is everything one validator needs. The cmd layer fills it from
@@ -96,8 +97,8 @@ func (c *Config) check() error {
 		return errors.New("node: validator key is required")
 	case !c.Key.PublicKey().Equal(c.Set.PubKey(c.Self)):
 		return fmt.Errorf("node: the key file's public key is not validator %d's in genesis", c.Self)
-	case c.Protocol != ProtocolHotStuff && c.Protocol != ProtocolPBFT:
-		return fmt.Errorf("node: protocol %q is not supported (supported: %s, %s)", c.Protocol, ProtocolHotStuff, ProtocolPBFT)
+	case c.Protocol != ProtocolHotStuff && c.Protocol != ProtocolPBFT && c.Protocol != ProtocolRaft:
+		return fmt.Errorf("node: protocol %q is not supported (supported: %s, %s, %s)", c.Protocol, ProtocolHotStuff, ProtocolPBFT, ProtocolRaft)
 	case c.DataDir == "":
 		return errors.New("node: data directory is required")
 	case c.App == nil:

@@ -118,7 +118,7 @@ func New(cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if n.proto, err = newProtocol(&n.cfg, restored); err != nil {
+	if n.proto, err = newProtocol(&n.cfg, restored, n.store); err != nil {
 		return nil, err
 	}
 	n.view.Store(n.proto.view())

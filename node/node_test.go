@@ -83,7 +83,7 @@ func (c *cluster) waitKeys(prefix string, count int, within time.Duration) {
 }
 
 func TestFourValidatorsCommitTransactionsWithIdenticalAppHashes(t *testing.T) {
-	for _, protocol := range []string{ProtocolHotStuff, ProtocolPBFT} {
+	for _, protocol := range []string{ProtocolHotStuff, ProtocolPBFT, ProtocolRaft} {
 		t.Run(protocol, func(t *testing.T) {
 			c := newProtocolCluster(t, protocol, 4)
 			c.submit("k", 200)
@@ -95,15 +95,18 @@ func TestFourValidatorsCommitTransactionsWithIdenticalAppHashes(t *testing.T) {
 			h := c.nodes[0].Status().AppHeight
 			c.waitHeight(h, 10*time.Second)
 			c.requireAgreement(h)
+			want := map[string]int{ProtocolHotStuff: 3, ProtocolPBFT: 3, ProtocolRaft: 3}[protocol] // n = 4
+			require.Equal(t, want, c.nodes[0].Status().Quorum)
 		})
 	}
 }
 
 // A validator stopped while the others go on catches up after a restart:
 // HotStuff by fetching blocks, PBFT by state transfer from the others'
-// stores (it is down for more than a checkpoint interval, K = 16).
+// stores (it is down for more than a checkpoint interval, K = 16), Raft
+// from the leader's log.
 func TestStoppedValidatorCatchesUpAfterRestart(t *testing.T) {
-	for protocol, gap := range map[string]uint64{ProtocolHotStuff: 10, ProtocolPBFT: 20} {
+	for protocol, gap := range map[string]uint64{ProtocolHotStuff: 10, ProtocolPBFT: 20, ProtocolRaft: 10} {
 		t.Run(protocol, func(t *testing.T) {
 			c := newProtocolCluster(t, protocol, 4)
 			c.submit("a", 50)

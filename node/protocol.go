@@ -12,6 +12,8 @@ import (
 	"github.com/bftkit/bftkit/pbft"
 	"github.com/bftkit/bftkit/pbft/pbftsim"
 	"github.com/bftkit/bftkit/qc"
+	"github.com/bftkit/bftkit/raft"
+	"github.com/bftkit/bftkit/raft/raftsim"
 	"github.com/bftkit/bftkit/store"
 	"github.com/bftkit/bftkit/testnet/sim"
 	"github.com/bftkit/bftkit/types"
@@ -33,6 +35,9 @@ type protocol struct {
 	// viewWindow is how far ahead of its view the engine buffers
 	// proposals; the gateway drops proposals further ahead.
 	viewWindow uint64
+	// quorum is how many validators the protocol needs to commit: 2f+1
+	// of the set for the BFT protocols, a majority for Raft.
+	quorum int
 	// commitsNeedChildren says a block commits only once later blocks
 	// build on it (HotStuff's three-chain), so an idle leader must keep
 	// proposing while a block with transactions is pending. PBFT commits
@@ -40,12 +45,14 @@ type protocol struct {
 	commitsNeedChildren bool
 }
 
-func newProtocol(cfg *Config, r store.Restored) (*protocol, error) {
+func newProtocol(cfg *Config, r store.Restored, st *store.Store) (*protocol, error) {
 	switch cfg.Protocol {
 	case ProtocolHotStuff:
 		return newHotStuff(cfg, r)
 	case ProtocolPBFT:
 		return newPBFT(cfg, r)
+	case ProtocolRaft:
+		return newRaft(cfg, r, st)
 	}
 	return nil, fmt.Errorf("node: unknown protocol %q", cfg.Protocol)
 }
@@ -72,8 +79,37 @@ func newHotStuff(cfg *Config, r store.Restored) (*protocol, error) {
 		view:       e.View,
 		leader:     leaders.Leader,
 		viewWindow: hc.ViewWindow,
+		quorum:     cfg.Set.Quorum(),
 
 		commitsNeedChildren: true,
+	}, nil
+}
+
+// newRaft runs the crash-fault Raft mode: a majority quorum of the same
+// validator set, and no Byzantine tolerance (it is there for comparison).
+func newRaft(cfg *Config, r store.Restored, st *store.Store) (*protocol, error) {
+	rc := raft.DefaultConfig(cfg.Self, cfg.Set.N())
+	rc.RetainCommitted = cfg.RetainCommitted
+	e, err := raft.New(rc, raft.Restored{Safety: r.SafetyState, Blocks: r.Pending, Committed: r.Committed, Lookup: st.BlockByID})
+	if err != nil {
+		return nil, fmt.Errorf("node: restoring raft: %w", err)
+	}
+	engine, err := byzantine(cfg, e, raftsim.Behaviours, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &protocol{
+		name:   ProtocolRaft,
+		engine: engine,
+		verify: raft.VerifyMessage,
+		view:   e.Term,
+		quorum: raft.Quorum(cfg.Set.N()),
+		// Raft has no proposals for the gateway to precheck; the leader
+		// is only reported in /status, from the Ready loop.
+		leader: func(uint64) types.ValidatorIndex {
+			l, _, _ := e.Leader()
+			return l
+		},
 	}, nil
 }
 
@@ -102,6 +138,7 @@ func newPBFT(cfg *Config, r store.Restored) (*protocol, error) {
 		view:       func() uint64 { return e.Status().View },
 		leader:     func(view uint64) types.ValidatorIndex { return pbft.Primary(view, n) },
 		viewWindow: pbftViewWindow,
+		quorum:     cfg.Set.Quorum(),
 	}, nil
 }
 
@@ -135,6 +172,8 @@ func ByzantineBehaviours(protocol string) []string {
 		names = slices.AppendSeq(names, maps.Keys(hotstuffsim.Behaviours))
 	case ProtocolPBFT:
 		names = slices.AppendSeq(names, maps.Keys(pbftsim.Behaviours))
+	case ProtocolRaft:
+		names = slices.AppendSeq(names, maps.Keys(raftsim.Behaviours))
 	}
 	slices.Sort(names)
 	return names

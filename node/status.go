@@ -27,6 +27,9 @@ type Status struct {
 	Peers       []types.ValidatorIndex `json:"peers"`
 	MempoolTxs  int                    `json:"mempool_txs"`
 	Validators  int                    `json:"validators"`
+	// Quorum is how many validators the protocol needs to commit: 2f+1
+	// for HotStuff and PBFT, a majority for Raft.
+	Quorum int `json:"quorum"`
 }
 
 func (n *Node) publishStatus() {
@@ -46,7 +49,7 @@ func (n *Node) publishStatus() {
 		ChainID: n.cfg.Genesis.ChainID, Protocol: n.proto.name, Validator: n.cfg.Self,
 		Height: height, LastBlockID: last,
 		View: view, Leader: n.proto.leader(view),
-		Peers: peers, MempoolTxs: txs, Validators: n.cfg.Set.N(),
+		Peers: peers, MempoolTxs: txs, Validators: n.cfg.Set.N(), Quorum: n.proto.quorum,
 	})
 }
 

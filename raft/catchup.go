@@ -18,7 +18,22 @@ type catchUp struct {
 	after    []*types.Block                 // committed entries that arrived meanwhile
 }
 
+// peerToAsk is whom a catch-up asks first: the given peer unless it is this
+// node, else the leader if known, else the next node.
+func (e *Engine) peerToAsk(from types.ValidatorIndex) types.ValidatorIndex {
+	if from != e.cfg.ID {
+		return from
+	}
+	if e.rn != nil {
+		if l := e.rn.BasicStatus().Lead; l != 0 && validator(l) != e.cfg.ID {
+			return validator(l)
+		}
+	}
+	return (e.cfg.ID + 1) % types.ValidatorIndex(e.cfg.N)
+}
+
 func (e *Engine) startCatchUp(target blockRef, from types.ValidatorIndex) {
+	from = e.peerToAsk(from)
 	var after []*types.Block
 	if c := e.catchUp; c != nil {
 		if c.target.height >= target.height {

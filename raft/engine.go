@@ -85,6 +85,9 @@ type Restored struct {
 	Safety    []byte
 	Blocks    map[types.BlockID]*types.Block
 	Committed []types.CommittedBlock
+	// Lookup finds a stored block by ID when it is neither pending nor in
+	// the committed tail (the log may reach further back); nil if none.
+	Lookup func(types.BlockID) (*types.Block, error)
 }
 
 // New builds a node from cfg and what survived its last run.
@@ -102,7 +105,21 @@ func New(cfg Config, r Restored) (*Engine, error) {
 		e.committed = blockRef{cb.Block.Height, cb.ID}
 		e.remember(cb.Block)
 	}
-	if err := e.restore(r.Safety, r.Blocks); err != nil {
+	lookup := func(id types.BlockID) *types.Block {
+		if b := r.Blocks[id]; b != nil {
+			return b
+		}
+		if b := e.recent[id]; b != nil {
+			return b
+		}
+		if r.Lookup != nil {
+			if b, err := r.Lookup(id); err == nil {
+				return b
+			}
+		}
+		return nil
+	}
+	if err := e.restore(r.Safety, lookup); err != nil {
 		return nil, err
 	}
 	rn, err := etcdraft.NewRawNode(&etcdraft.Config{

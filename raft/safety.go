@@ -35,7 +35,7 @@ func decodeSafety(data []byte) (*types.RaftSafety, error) {
 // restore rebuilds etcd raft's storage from the durable state: the
 // snapshot point, the hard state, and the log with each entry's block from
 // the store. A fresh node starts from an empty snapshot naming the voters.
-func (e *Engine) restore(data []byte, blocks map[types.BlockID]*types.Block) error {
+func (e *Engine) restore(data []byte, block func(types.BlockID) *types.Block) error {
 	if data == nil {
 		return e.ms.ApplySnapshot(&raftpb.Snapshot{Metadata: &raftpb.SnapshotMetadata{ConfState: e.confState(), Index: new(uint64(0)), Term: new(uint64(0))}})
 	}
@@ -57,7 +57,7 @@ func (e *Engine) restore(data []byte, blocks map[types.BlockID]*types.Block) err
 	for _, re := range st.Entries {
 		ent := &raftpb.Entry{Index: new(re.Index), Term: new(re.Term), Type: raftpb.EntryType_EntryNormal.Enum()}
 		if !re.BlockID.IsZero() {
-			b := blocks[re.BlockID]
+			b := block(re.BlockID)
 			if b == nil {
 				return fmt.Errorf("raft: log entry %d names block %v, which the store lost", re.Index, re.BlockID)
 			}
