@@ -22,6 +22,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newKeysCmd(), newNodeCmd(), newTestnetCmd(), newLoadCmd(), newSimCmd())
+	root.AddCommand(newVersionCmd(), newKeysCmd(), newNodeCmd(), newTestnetCmd(), newLoadCmd(), newSimCmd(), newBenchCmd())
 	return root
 }
