@@ -21,7 +21,11 @@ type Config struct {
 	// the primary can go on while a checkpoint becomes stable (§4.3).
 	CheckpointInterval, WindowSize uint64
 	// MaxInFlight bounds the blocks a primary has assigned but not yet
-	// executed: the pipeline depth.
+	// executed: the pipeline depth. Deeper is not faster under light load:
+	// the primary proposes as soon as any transaction arrives, so a deep
+	// pipeline fills with small blocks and later transactions wait for a
+	// slot. In the node at 2,000 tx/s, p50 fell from 377 ms at 8 to 119 ms
+	// at 2, with the same saturation throughput.
 	MaxInFlight int
 	// ViewChangeTicks is T: a replica that executes nothing for T ticks
 	// starts a view change; each successive view change doubles it
@@ -52,7 +56,7 @@ func DefaultConfig(id types.ValidatorIndex, n int, chainID string, signer qc.Sig
 	window := min(64, MaxWindow(n))
 	return Config{
 		ID: id, N: n, ChainID: chainID, Signer: signer, Scheme: scheme,
-		CheckpointInterval: max(window/4, 1), WindowSize: window, MaxInFlight: 8,
+		CheckpointInterval: max(window/4, 1), WindowSize: window, MaxInFlight: 2,
 		ViewChangeTicks: 20, MaxViewChangeTicks: 320, ResendTicks: 10,
 		MaxTxs: 1000, MaxBytes: 1 << 20, RetainCommitted: 1024, MaxFetchAhead: 256,
 	}
