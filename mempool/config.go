@@ -37,6 +37,10 @@ type Config struct {
 	TTLHeights uint64
 	// MaxSubscribers bounds the outstanding Subscribe calls.
 	MaxSubscribers int
+	// RegossipHeights gossips a local tx again when that many blocks have
+	// committed since it was last gossiped without including it or
+	// proposing it. 0 gossips once.
+	RegossipHeights uint64
 }
 
 // DefaultConfig suits a validator with blocks of up to types.MaxBlockTxs:
@@ -53,6 +57,7 @@ func DefaultConfig() Config {
 		MaxRecheckPerUpdate: 10_000,
 		TTLHeights:          1000,
 		MaxSubscribers:      10_000,
+		RegossipHeights:     16,
 	}
 }
 

@@ -19,9 +19,28 @@ func (m *Mempool) NextGossipBatch() [][]byte {
 		}
 		el = el.Next()
 		m.gossip.Remove(e.gossipElem)
-		e.gossipElem = nil
+		e.gossipElem, e.gossipedAt = nil, m.updates
 		out = append(out, e.tx)
 		size += len(e.tx)
 	}
 	return out
+}
+
+// regossipLocked queues again, oldest first, local txs still pending and
+// in no proposal RegossipHeights blocks after they were last gossiped: a
+// batch published before the peers' mesh formed, or lost, would otherwise
+// never reach a leader that stays leader (Raft, or a PBFT primary). It
+// looks at no more than MaxGossipBatchTxs entries per Update.
+func (m *Mempool) regossipLocked() {
+	if m.cfg.RegossipHeights == 0 {
+		return
+	}
+	looked := 0
+	for el := m.order.Front(); el != nil && looked < m.cfg.MaxGossipBatchTxs; el = el.Next() {
+		e := el.Value.(*entry)
+		looked++
+		if e.local && !e.marked && e.gossipElem == nil && m.updates-e.gossipedAt >= m.cfg.RegossipHeights {
+			e.gossipElem = m.gossip.PushBack(e)
+		}
+	}
 }

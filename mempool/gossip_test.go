@@ -50,3 +50,33 @@ func TestGossipSkipsTxsGoneBeforeTheirTurn(t *testing.T) {
 	require.Equal(t, []string{"tx-0001", "tx-0003"}, strs(m.NextGossipBatch()))
 	checkInvariants(t, m)
 }
+
+// A local tx that no block took for RegossipHeights blocks after it was
+// gossiped is gossiped again (its batch may have gone out before the
+// peers were connected, and a stable leader would never see it); one in a
+// proposal is not.
+func TestGossipAgainWhenNoBlockTookTheTx(t *testing.T) {
+	cfg := testConfig()
+	cfg.RegossipHeights = 3
+	m := newTestMempool(t, cfg, newFakeChecker())
+	mustAdd(t, m, Local, txN(0), txN(1))
+	require.Len(t, m.NextGossipBatch(), 2)
+	m.MarkProposed(10, [][]byte{txN(1)}) // a proposal for a height not yet committed
+	for h := uint64(1); h <= 2; h++ {
+		mustUpdate(t, m, h)
+		require.Empty(t, m.NextGossipBatch(), "height %d: not yet", h)
+	}
+	mustUpdate(t, m, 3)
+	require.Equal(t, []string{"tx-0000"}, strs(m.NextGossipBatch()), "the proposed one waits for its block")
+	require.Empty(t, m.NextGossipBatch())
+	checkInvariants(t, m)
+
+	cfg.RegossipHeights = 0
+	m = newTestMempool(t, cfg, newFakeChecker())
+	mustAdd(t, m, Local, txN(0))
+	require.Len(t, m.NextGossipBatch(), 1)
+	for h := uint64(1); h <= 5; h++ {
+		mustUpdate(t, m, h)
+	}
+	require.Empty(t, m.NextGossipBatch(), "0 gossips once")
+}

@@ -103,6 +103,8 @@ type entry struct {
 	gossipElem *list.Element // in m.gossip; nil once handed out, or Peer
 	marked     bool
 	markHeight uint64 // the highest proposal height it was seen in
+	local      bool   // submitted here: this node gossips it
+	gossipedAt uint64 // m.updates when last handed out for gossip
 }
 
 // New returns an empty mempool that admits txs through checker.
@@ -215,7 +217,7 @@ func (m *Mempool) admissibleLocked(h TxHash, size int) error {
 }
 
 func (m *Mempool) insertLocked(h TxHash, tx []byte, src Source) {
-	e := &entry{tx: bytes.Clone(tx), hash: h, addedAt: m.updates}
+	e := &entry{tx: bytes.Clone(tx), hash: h, addedAt: m.updates, local: src == Local}
 	e.elem = m.order.PushBack(e)
 	if src == Local {
 		e.gossipElem = m.gossip.PushBack(e)

@@ -43,6 +43,7 @@ func (m *Mempool) Update(ctx context.Context, height uint64, txs [][]byte) error
 	m.commitLocked(height, hashes)
 	m.releaseLocked(height)
 	m.expireLocked(height)
+	m.regossipLocked()
 	batch := m.recheckBatchLocked()
 	m.mu.Unlock()
 
