@@ -12,6 +12,7 @@ import (
 	"github.com/bftkit/bftkit/internal/ports"
 	"github.com/bftkit/bftkit/types"
 	"github.com/bftkit/bftkit/types/typestest"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -133,14 +134,18 @@ func (c *cluster) stop(i int) {
 // waitHeight waits until every running node's application reached h.
 func (c *cluster) waitHeight(h uint64, within time.Duration) {
 	c.t.Helper()
-	require.Eventually(c.t, func() bool {
+	reached := func() bool {
 		for _, n := range c.nodes {
 			if n != nil && n.Status().AppHeight < h {
 				return false
 			}
 		}
 		return true
-	}, within, 20*time.Millisecond, "not every node reached height %d: %v", h, c.heights())
+	}
+	if !assert.Eventually(c.t, reached, within, 20*time.Millisecond) {
+		// The heights at the end of the wait, not at its start.
+		c.t.Fatalf("not every node reached height %d: %v", h, c.heights())
+	}
 }
 
 func (c *cluster) heights() []uint64 {

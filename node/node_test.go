@@ -18,6 +18,7 @@ import (
 	"github.com/bftkit/bftkit/types"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -67,7 +68,7 @@ func (c *cluster) submit(prefix string, count int) {
 // waitKeys waits until every running node answers every key.
 func (c *cluster) waitKeys(prefix string, count int, within time.Duration) {
 	c.t.Helper()
-	require.Eventually(c.t, func() bool {
+	found := func() bool {
 		for _, n := range c.nodes {
 			if n == nil {
 				continue
@@ -79,7 +80,10 @@ func (c *cluster) waitKeys(prefix string, count int, within time.Duration) {
 			}
 		}
 		return true
-	}, within, 50*time.Millisecond, "heights %v", c.heights())
+	}
+	if !assert.Eventually(c.t, found, within, 50*time.Millisecond) {
+		c.t.Fatalf("keys %s0..%d not on every node; heights at the end %v", prefix, count-1, c.heights())
+	}
 }
 
 func TestFourValidatorsCommitTransactionsWithIdenticalAppHashes(t *testing.T) {

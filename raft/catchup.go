@@ -9,13 +9,15 @@ import (
 // catchUp fetches the blocks a snapshot skipped: from the block it names
 // back to this node's last committed one, by parent links.
 type catchUp struct {
-	target   blockRef
-	want     types.BlockID // the next block to receive, walking down
-	peer     types.ValidatorIndex
-	sentAt   uint64
-	fetched  map[uint64]*types.Block        // the chain so far, by height
-	received map[types.BlockID]*types.Block // blocks that arrived ahead of their turn
-	after    []*types.Block                 // committed entries that arrived meanwhile
+	target     blockRef
+	want       types.BlockID // the next block to receive, walking down
+	wantHeight uint64        // its height
+	askedLow   uint64        // the lowest height the last request covers
+	peer       types.ValidatorIndex
+	sentAt     uint64
+	fetched    map[uint64]*types.Block        // the chain so far, by height
+	received   map[types.BlockID]*types.Block // blocks that arrived ahead of their turn
+	after      []*types.Block                 // committed entries that arrived meanwhile
 }
 
 // peerToAsk is whom a catch-up asks first: the given peer unless it is this
@@ -47,7 +49,7 @@ func (e *Engine) startCatchUp(target blockRef, from types.ValidatorIndex) {
 			}
 		}
 	}
-	e.catchUp = &catchUp{after: after, target: target, want: target.id, peer: from,
+	e.catchUp = &catchUp{after: after, target: target, want: target.id, wantHeight: target.height, peer: from,
 		fetched: make(map[uint64]*types.Block), received: make(map[types.BlockID]*types.Block)}
 	e.requestBlocks()
 }
@@ -60,6 +62,7 @@ func (e *Engine) requestBlocks() {
 	}
 	n := min(lowest-e.committed.height, types.MaxBlockRequestAncestors)
 	c.sentAt = e.now
+	c.askedLow = lowest - max(n, 1) + 1
 	e.out.msgs = append(e.out.msgs, types.Message{From: e.cfg.ID, To: c.peer,
 		Payload: &types.BlockRequest{Sender: e.cfg.ID, BlockID: c.want, Ancestors: uint32(max(n, 1))}})
 }
@@ -85,26 +88,29 @@ func (e *Engine) retryCatchUp() {
 func (e *Engine) onBlockResponse(r *types.BlockResponse) error {
 	c := e.catchUp
 	b := r.Block
-	if c == nil || b.Height <= e.committed.height || b.Height > c.target.height || uint64(len(c.received)) > c.target.height-e.committed.height {
+	if c == nil || b.Height <= e.committed.height || b.Height > c.wantHeight || uint64(len(c.received)) > c.target.height-e.committed.height {
 		return ErrUnrequested
 	}
 	c.received[b.ID()] = b
 	for {
 		next := c.received[c.want]
 		if next == nil {
-			break
+			return nil
 		}
 		delete(c.received, c.want)
+		if next.Height != c.wantHeight {
+			return fmt.Errorf("raft: fetched block %v has height %d, its child says %d", c.want, next.Height, c.wantHeight)
+		}
 		c.fetched[next.Height] = next
+		c.sentAt = e.now // progress: the peer is answering
 		if next.Height-1 == e.committed.height {
 			return e.finishCatchUp(next)
 		}
-		c.want = next.ParentID
-		if len(c.fetched)%types.MaxBlockRequestAncestors == 0 {
-			e.requestBlocks()
+		c.want, c.wantHeight = next.ParentID, next.Height-1
+		if next.Height <= c.askedLow {
+			e.requestBlocks() // the last request is answered: ask for the next stretch
 		}
 	}
-	return nil
 }
 
 // finishCatchUp commits the fetched chain, whose lowest block is low, then

@@ -52,6 +52,12 @@ func CheckReady(_ *qc.Verifier, durable []byte, rd *types.Ready) error {
 }
 
 func covered(st *types.RaftSafety, m *raftpb.Message) error {
+	pre := m.GetType() == raftpb.MessageType_MsgPreVote || m.GetType() == raftpb.MessageType_MsgPreVoteResp
+	if !pre && m.GetTerm() > st.Term {
+		// A pre-vote names the term it would campaign in; anything else is
+		// sent in a term this node has durably entered.
+		return fmt.Errorf("sent in term %d, stored term %d", m.GetTerm(), st.Term)
+	}
 	switch m.GetType() {
 	case raftpb.MessageType_MsgVoteResp:
 		if !m.GetReject() && (st.Term != m.GetTerm() || st.Vote != m.GetTo()) {

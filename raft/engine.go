@@ -7,6 +7,7 @@ import (
 	"log"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 
 	etcdraft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -51,6 +52,7 @@ type Engine struct {
 
 	blocks    map[types.BlockID]*types.Block // blocks of log entries
 	committed blockRef                       // the last block handed to the driver
+	decided   uint64                         // the highest block raft committed, handed out or waiting
 	recent    map[types.BlockID]*types.Block // committed blocks kept to serve peers
 	order     []types.BlockID                // recent, oldest first
 	tail      blockRef                       // the last block of this node's own log
@@ -188,7 +190,10 @@ func (e *Engine) Step(m types.Message) error {
 
 // maxEntriesPerMessage bounds the entries one raft message may carry, checked
 // on the raw bytes before decoding (each costs an allocation).
-const maxEntriesPerMessage = 4096
+// etcd raft packs up to MaxSizePerMsg (1 MiB) of entries into an append;
+// an empty block is about 100 bytes, so this leaves room for ten times
+// that many, and bounds decoding to a few MB.
+const maxEntriesPerMessage = 1 << 16
 
 func (e *Engine) stepRaft(from types.ValidatorIndex, p *types.RaftMessage) error {
 	if n, err := countEntries(p.Message); err != nil || n > maxEntriesPerMessage {
@@ -212,6 +217,9 @@ func (e *Engine) stepRaft(from types.ValidatorIndex, p *types.RaftMessage) error
 		}
 	}
 	if msg.GetType() == raftpb.MessageType_MsgSnap {
+		if err := e.checkSnapshot(msg.GetSnapshot()); err != nil {
+			return err
+		}
 		e.snapFrom = from
 	}
 	err := e.rn.Step(msg)
@@ -248,10 +256,26 @@ func (e *Engine) Propose(p types.ProposalPayload) error {
 	return nil
 }
 
+// checkSnapshot refuses a snapshot this package could not have made: its
+// data must name a block, and its voters must be the validator set.
+func (e *Engine) checkSnapshot(snap *raftpb.Snapshot) error {
+	var p types.RaftEntry
+	if err := p.Unmarshal(snap.GetData()); err != nil {
+		return fmt.Errorf("raft: snapshot data: %w", err)
+	}
+	if !slices.Equal(snap.GetMetadata().GetConfState().GetVoters(), e.confState().GetVoters()) {
+		return fmt.Errorf("raft: snapshot names voters %v", snap.GetMetadata().GetConfState().GetVoters())
+	}
+	return nil
+}
+
 // maybeRequestPayload asks for the next block when this node leads and the
 // pipeline has room.
 func (e *Engine) maybeRequestPayload() {
-	if e.awaitingPayload || e.catchUp != nil || !e.isLeader() || e.tail.height-e.committed.height >= uint64(e.cfg.MaxInFlight) {
+	// A leader still fetching what a snapshot skipped proposes too: its
+	// log is as complete as anyone's (or it would not have been elected),
+	// so its tail is right, and its own blocks wait behind the fetch.
+	if e.awaitingPayload || !e.isLeader() || e.tail.height-max(e.decided, e.committed.height) >= uint64(e.cfg.MaxInFlight) {
 		return
 	}
 	e.awaitingPayload = true
@@ -316,7 +340,7 @@ func (e *Engine) absorb(rd *etcdraft.Ready) {
 	if rd.SoftState != nil {
 		// Leadership changed: a pending request is void, and the next
 		// block builds on this node's own log.
-		e.awaitingPayload = false
+		e.awaitingPayload, e.out.request = false, nil
 		e.recomputeTail()
 	}
 }

@@ -71,6 +71,7 @@ func (e *Engine) commitBlock(b *types.Block) {
 	if b.Height <= e.committed.height {
 		return // already handed out (a catch-up overlapping the log)
 	}
+	e.decided = max(e.decided, b.Height)
 	if e.catchUp != nil {
 		e.catchUp.after = append(e.catchUp.after, b)
 		return
