@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/bftkit/bftkit/hotstuff"
 	"github.com/bftkit/bftkit/hotstuff/hotstuffsim"
 	"github.com/bftkit/bftkit/pbft/pbftsim"
 	"github.com/bftkit/bftkit/raft/raftsim"
@@ -75,7 +76,13 @@ func RunComplexity(cfg Config) ([]Point, error) {
 			return nil, fmt.Errorf("bench: unknown protocol %q (known: %v)", name, ProtocolNames())
 		}
 		for _, n := range cfg.Ns {
+			if n < 1 || n > types.MaxValidators {
+				return nil, fmt.Errorf("bench: n = %d is out of range 1..%d", n, types.MaxValidators)
+			}
 			for _, scenario := range []string{Steady, ViewChange} {
+				if scenario == ViewChange && !canLoseOne(name, n) {
+					continue // no quorum would survive the crash
+				}
 				p, err := measure(name, n, scenario, cfg.Blocks)
 				if err != nil {
 					return nil, err
@@ -106,10 +113,8 @@ func measure(protocol string, n int, scenario string, blocks uint64) (Point, err
 	}
 	live := allNodes(n)
 	if scenario == ViewChange {
-		// The proposer of the last block leads now (or led last): crashing
-		// it forces a view change, a new primary, or an election.
 		committed := s.Committed(0)
-		down := committed[len(committed)-1].Block.Proposer
+		down := currentLeader(protocol, committed[len(committed)-1].Block, n)
 		s.Crash(down)
 		live = slices.DeleteFunc(live, func(i types.ValidatorIndex) bool { return i == down })
 	}
@@ -134,6 +139,26 @@ func measure(protocol string, n int, scenario string, blocks uint64) (Point, err
 	p.CertBytes /= float64(got)
 	p.TxBytes /= float64(got)
 	return p, nil
+}
+
+// currentLeader names the node leading now, from the last committed
+// block: PBFT's primary and Raft's leader proposed it; HotStuff commits a
+// block of view v while view v+3 runs (three-chain), led by RoundRobin with
+// two views per leader.
+func currentLeader(protocol string, last *types.Block, n int) types.ValidatorIndex {
+	if protocol == "hotstuff" {
+		return hotstuff.RoundRobin{N: n, ViewsPerLeader: hotstuff.DefaultViewsPerLeader}.Leader(last.View + 3)
+	}
+	return last.Proposer
+}
+
+// canLoseOne says whether the network stays live with one node crashed:
+// BFT needs n ≥ 4, Raft n ≥ 3.
+func canLoseOne(protocol string, n int) bool {
+	if protocol == "raft" {
+		return n >= 3
+	}
+	return n >= 4
 }
 
 func allNodes(n int) []types.ValidatorIndex {

@@ -80,3 +80,19 @@ func TestGossipAgainWhenNoBlockTookTheTx(t *testing.T) {
 	}
 	require.Empty(t, m.NextGossipBatch(), "0 gossips once")
 }
+
+// Re-gossip looks only at handed-out local txs, in the order they went
+// out: older peer txs that no block takes cannot keep a local one from
+// its turn.
+func TestRegossipIsNotStarvedByOlderTxs(t *testing.T) {
+	cfg := testConfig()
+	cfg.RegossipHeights, cfg.MaxGossipBatchTxs = 2, 2
+	m := newTestMempool(t, cfg, newFakeChecker())
+	mustAdd(t, m, Peer, txsN(0, 5)...)
+	mustAdd(t, m, Local, txN(9))
+	require.Equal(t, []string{"tx-0009"}, strs(m.NextGossipBatch()))
+	mustUpdate(t, m, 1)
+	mustUpdate(t, m, 2)
+	require.Equal(t, []string{"tx-0009"}, strs(m.NextGossipBatch()))
+	checkInvariants(t, m)
+}

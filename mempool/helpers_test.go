@@ -146,9 +146,20 @@ func checkInvariants(t testing.TB, m *Mempool) {
 		}
 		if e.gossipElem != nil {
 			require.Same(t, e, e.gossipElem.Value.(*entry))
+			require.Nil(t, e.sentElem, "queued for gossip and handed out at once")
+		}
+		if e.sentElem != nil {
+			require.Same(t, e, e.sentElem.Value.(*entry))
 		}
 	}
 	require.Equal(t, bytes, m.bytes, "byte count")
+	var last uint64
+	for el := m.gossiped.Front(); el != nil; el = el.Next() {
+		e := el.Value.(*entry)
+		require.Same(t, e, m.pending[e.hash], "handed-out entry not pending")
+		require.GreaterOrEqual(t, e.gossipedAt, last, "handed-out entries out of gossipedAt order")
+		last = e.gossipedAt
+	}
 	indexed, absent := 0, 0
 	for hgt, set := range m.marks {
 		require.NotEmpty(t, set, "empty mark set kept")

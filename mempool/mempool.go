@@ -74,6 +74,7 @@ type Mempool struct {
 	bytes    int                 // sum of pending tx sizes
 	inflight map[TxHash]struct{} // in CheckTx: at most one per running Add
 	gossip   *list.List          // of *entry: Local, pending, not yet handed out
+	gossiped *list.List          // of *entry: Local, pending, handed out; oldest gossipedAt first
 	// marks indexes the marks by proposal height, so Update releases a
 	// height's marks without scanning the pending set. A nil entry marks
 	// a tx that is not pending (yet); absent holds those hashes, with
@@ -102,9 +103,10 @@ type entry struct {
 	elem       *list.Element // in m.order
 	gossipElem *list.Element // in m.gossip; nil once handed out, or Peer
 	marked     bool
-	markHeight uint64 // the highest proposal height it was seen in
-	local      bool   // submitted here: this node gossips it
-	gossipedAt uint64 // m.updates when last handed out for gossip
+	markHeight uint64        // the highest proposal height it was seen in
+	local      bool          // submitted here: this node gossips it
+	gossipedAt uint64        // m.updates when last handed out for gossip
+	sentElem   *list.Element // in m.gossiped while handed out
 }
 
 // New returns an empty mempool that admits txs through checker.
@@ -122,6 +124,7 @@ func New(cfg Config, checker Checker) (*Mempool, error) {
 		order:    list.New(),
 		inflight: make(map[TxHash]struct{}),
 		gossip:   list.New(),
+		gossiped: list.New(),
 		marks:    make(map[uint64]map[TxHash]*entry),
 		absent:   make(map[TxHash]uint64),
 		outcomes: newOutcomeCache(cfg.OutcomeCacheSize),
@@ -237,6 +240,10 @@ func (m *Mempool) removeLocked(e *entry) {
 	if e.gossipElem != nil {
 		m.gossip.Remove(e.gossipElem)
 		e.gossipElem = nil
+	}
+	if e.sentElem != nil {
+		m.gossiped.Remove(e.sentElem)
+		e.sentElem = nil
 	}
 	m.unmarkLocked(e)
 	m.bytes -= len(e.tx)

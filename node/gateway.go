@@ -60,11 +60,13 @@ func newGateway(n *Node) *gateway {
 }
 
 var (
-	errFromSelf     = errors.New("message claims to come from this validator")
-	errUnrequested  = errors.New("block response that was not asked for")
-	errNotLeader    = errors.New("proposal from a validator that does not lead its view")
-	errFarFuture    = errors.New("too many proposals for views beyond the window")
-	errShuttingDown = errors.New("node is stopping")
+	errFromSelf      = errors.New("message claims to come from this validator")
+	errUnrequested   = errors.New("block response that was not asked for")
+	errNotLeader     = errors.New("proposal from a validator that does not lead its view")
+	errFarFuture     = errors.New("too many proposals for views beyond the window")
+	errShuttingDown  = errors.New("node is stopping")
+	errWrongProtocol = errors.New("message of another protocol")
+	errStaleView     = errors.New("view-change or new-view for a view this node left")
 )
 
 // validate is the p2p.Validator. A nil message with a nil error means the
@@ -96,6 +98,12 @@ func (g *gateway) validate(from types.ValidatorIndex, ch p2p.Channel, data []byt
 		return nil, err
 	}
 	g.metrics.countIn(m.Payload.MsgType(), len(data))
+	if !g.n.proto.accepts(m.Payload.MsgType()) {
+		// Another protocol's message (a misconfigured peer): refused
+		// before any precheck, verification or routing touches it.
+		g.metrics.rejected.WithLabelValues("protocol").Inc()
+		return nil, fmt.Errorf("%w: %v in %s mode", errWrongProtocol, m.Payload.MsgType(), g.n.proto.name)
+	}
 	switch p := m.Payload.(type) {
 	case *types.BlockRequest:
 		g.n.blocks.request(p)
@@ -114,6 +122,16 @@ func (g *gateway) validate(from types.ValidatorIndex, ch p2p.Channel, data []byt
 	case *types.Proposal, *types.PBFTPrePrepare:
 		if err := g.precheckProposal(proposedBlock(p)); err != nil {
 			g.metrics.rejected.WithLabelValues("proposal").Inc()
+			return nil, err
+		}
+	case *types.PBFTViewChange:
+		if err := g.precheckViewChange(p.View, p.Replica); err != nil {
+			g.metrics.rejected.WithLabelValues("view_change").Inc()
+			return nil, err
+		}
+	case *types.PBFTNewView:
+		if err := g.precheckViewChange(p.View, p.Primary); err != nil {
+			g.metrics.rejected.WithLabelValues("view_change").Inc()
 			return nil, err
 		}
 	}
@@ -185,6 +203,28 @@ func (g *gateway) precheckProposal(b *types.Block) error {
 	g.farMu.Lock()
 	defer g.farMu.Unlock()
 	if !g.farFuture[b.Proposer].take(time.Now(), farFutureProposalsPerSecond, 1) {
+		return errFarFuture
+	}
+	return nil
+}
+
+// precheckViewChange rejects, before their many signatures are verified,
+// PBFT view-changes and new-views for views below this node's (the engine
+// drops them anyway), and those beyond the view window past the sender's
+// far-future budget: a faulty replica could otherwise sign endless valid
+// view-changes for ever higher views, each costing the gateway hundreds
+// of signature checks.
+func (g *gateway) precheckViewChange(view uint64, sender types.ValidatorIndex) error {
+	current := g.n.view.Load()
+	if view < current {
+		return errStaleView
+	}
+	if view <= current+g.n.proto.viewWindow || int(sender) >= len(g.farFuture) {
+		return nil
+	}
+	g.farMu.Lock()
+	defer g.farMu.Unlock()
+	if !g.farFuture[sender].take(time.Now(), farFutureProposalsPerSecond, 1) {
 		return errFarFuture
 	}
 	return nil

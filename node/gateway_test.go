@@ -51,3 +51,40 @@ func TestFailureLogIsBoundedAndKeepsRepeatedHashes(t *testing.T) {
 	require.False(t, ok, "the oldest is forgotten once the log is full")
 	require.Len(t, l.byHash, maxAsyncFailures)
 }
+
+// PBFT view-changes and new-views are prechecked before their many
+// signatures are verified: stale views are refused, and far-future ones
+// are budgeted per sender, as proposals are.
+func TestPrecheckRefusesStaleAndBudgetsFarFutureViewChanges(t *testing.T) {
+	n := &Node{proto: &protocol{viewWindow: pbftViewWindow}}
+	n.view.Store(10)
+	g := &gateway{n: n, farFuture: make([]tokenBucket, 4)}
+	require.ErrorIs(t, g.precheckViewChange(9, 1), errStaleView)
+	for range 50 {
+		require.NoError(t, g.precheckViewChange(10+pbftViewWindow, 1), "near views are never budgeted")
+	}
+	for range farFutureProposalsPerSecond {
+		require.NoError(t, g.precheckViewChange(1000, 1))
+	}
+	require.ErrorIs(t, g.precheckViewChange(1001, 1), errFarFuture)
+	require.NoError(t, g.precheckViewChange(1000, 2), "each sender has its own budget")
+}
+
+// Each protocol accepts only its own message types; another protocol's
+// message is refused before any precheck or verification (a Raft node
+// never runs HotStuff's leader check on a stray proposal).
+func TestProtocolsAcceptOnlyTheirOwnMessages(t *testing.T) {
+	for name, p := range map[string]func(types.MsgType) bool{
+		ProtocolHotStuff: acceptsTypes(types.MsgHotStuffProposal, types.MsgHotStuffVote),
+	} {
+		require.True(t, p(types.MsgHotStuffVote), name)
+		require.False(t, p(types.MsgRaft), name)
+	}
+	c := newProtocolCluster(t, ProtocolRaft, 4)
+	proto := c.nodes[0].proto
+	require.True(t, proto.accepts(types.MsgRaft))
+	require.True(t, proto.accepts(types.MsgBlockRequest))
+	for _, foreign := range []types.MsgType{types.MsgHotStuffProposal, types.MsgPBFTPrePrepare, types.MsgPBFTFetch, types.MsgPBFTViewChange} {
+		require.False(t, proto.accepts(foreign), "%v", foreign)
+	}
+}

@@ -30,11 +30,16 @@ type protocol struct {
 	// view is the engine's current view: only the Ready loop calls it
 	// (and New, before the loop starts); others read Node.view.
 	view func() uint64
-	// leader names the leader of a view; a pure function, safe anywhere.
+	// leader names the leader of a view. For HotStuff and PBFT it is a
+	// pure function, safe anywhere; Raft's reads the engine, and only the
+	// Ready loop calls it (its gateway accepts no proposals).
 	leader func(view uint64) types.ValidatorIndex
 	// viewWindow is how far ahead of its view the engine buffers
 	// proposals; the gateway drops proposals further ahead.
 	viewWindow uint64
+	// accepts says which message types the protocol uses; the gateway
+	// refuses the others before anything else looks at them.
+	accepts func(types.MsgType) bool
 	// quorum is how many validators the protocol needs to commit: 2f+1
 	// of the set for the BFT protocols, a majority for Raft.
 	quorum int
@@ -80,6 +85,7 @@ func newHotStuff(cfg *Config, r store.Restored) (*protocol, error) {
 		leader:     leaders.Leader,
 		viewWindow: hc.ViewWindow,
 		quorum:     cfg.Set.Quorum(),
+		accepts:    acceptsTypes(types.MsgHotStuffProposal, types.MsgHotStuffVote, types.MsgHotStuffTimeout, types.MsgBlockRequest, types.MsgBlockResponse),
 
 		commitsNeedChildren: true,
 	}, nil
@@ -99,18 +105,28 @@ func newRaft(cfg *Config, r store.Restored, st *store.Store) (*protocol, error) 
 		return nil, err
 	}
 	return &protocol{
-		name:   ProtocolRaft,
-		engine: engine,
-		verify: raft.VerifyMessage,
-		view:   e.Term,
-		quorum: raft.Quorum(cfg.Set.N()),
-		// Raft has no proposals for the gateway to precheck; the leader
-		// is only reported in /status, from the Ready loop.
+		name:    ProtocolRaft,
+		engine:  engine,
+		verify:  raft.VerifyMessage,
+		view:    e.Term,
+		quorum:  raft.Quorum(cfg.Set.N()),
+		accepts: acceptsTypes(types.MsgRaft, types.MsgBlockRequest, types.MsgBlockResponse),
+		// Raft's gateway accepts no proposals, so only the Ready loop
+		// (/status) calls this, never a transport goroutine.
 		leader: func(uint64) types.ValidatorIndex {
 			l, _, _ := e.Leader()
 			return l
 		},
 	}, nil
+}
+
+// acceptsTypes is a protocol's set of message types.
+func acceptsTypes(ts ...types.MsgType) func(types.MsgType) bool {
+	set := make(map[types.MsgType]bool, len(ts))
+	for _, t := range ts {
+		set[t] = true
+	}
+	return func(t types.MsgType) bool { return set[t] }
 }
 
 // pbftViewWindow is how many views ahead of its own a PBFT pre-prepare
@@ -139,6 +155,8 @@ func newPBFT(cfg *Config, r store.Restored) (*protocol, error) {
 		leader:     func(view uint64) types.ValidatorIndex { return pbft.Primary(view, n) },
 		viewWindow: pbftViewWindow,
 		quorum:     cfg.Set.Quorum(),
+		accepts: acceptsTypes(types.MsgPBFTPrePrepare, types.MsgPBFTVote, types.MsgPBFTViewChange, types.MsgPBFTNewView,
+			types.MsgPBFTFetch, types.MsgPBFTCommitted, types.MsgBlockRequest, types.MsgBlockResponse),
 	}, nil
 }
 

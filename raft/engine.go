@@ -222,9 +222,22 @@ func (e *Engine) stepRaft(from types.ValidatorIndex, p *types.RaftMessage) error
 		}
 		e.snapFrom = from
 	}
-	err := e.rn.Step(msg)
+	err := e.safeStep(msg)
 	e.pinElectionTimeout()
 	return err
+}
+
+// safeStep steps etcd raft, turning its panics on impossible input (a
+// heartbeat committing past this node's log, say) into an error: Raft
+// trusts its peers, but one confused peer must not stop this validator.
+// etcd raft checks before it changes state, so the node goes on.
+func (e *Engine) safeStep(msg *raftpb.Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("raft: etcd raft refused %v from %d: %v", msg.GetType(), msg.GetFrom(), r)
+		}
+	}()
+	return e.rn.Step(msg)
 }
 
 // Propose appends the payload the engine asked for as the next block of

@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -138,7 +140,11 @@ func newBenchThroughputCmd() *cobra.Command {
 			"transactions per second and latency percentiles, with --out as JSON and bar charts.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runBenchThroughput(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
+			// SIGINT or SIGTERM stops the testnet under way (it drains and
+			// stops its validators) rather than leaving it running.
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runBenchThroughput(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
 	}
 	fl := cmd.Flags()
@@ -152,7 +158,7 @@ func newBenchThroughputCmd() *cobra.Command {
 }
 
 func runBenchThroughput(ctx context.Context, stdout, stderr io.Writer, f throughputFlags) error {
-	rate, err := parseRate(f.rate)
+	rate, saturate, err := parseRate(f.rate)
 	if err != nil {
 		return err
 	}
@@ -170,7 +176,7 @@ func runBenchThroughput(ctx context.Context, stdout, stderr io.Writer, f through
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
-		if rate == maxRate {
+		if saturate {
 			row.Offered = 0
 		}
 		rows = append(rows, row)
@@ -197,11 +203,14 @@ func runBenchThroughput(ctx context.Context, stdout, stderr io.Writer, f through
 func throughputRun(ctx context.Context, self, protocol string, nodes int, rate float64, d time.Duration) (bench.Throughput, error) {
 	cmd := exec.CommandContext(ctx, self, "testnet", "--protocol", protocol, "--nodes", strconv.Itoa(nodes),
 		"--load-rate", strconv.FormatFloat(rate, 'f', -1, 64), "--duration", d.String(), "--json")
-	var out strings.Builder
-	cmd.Stdout = &out
-	cmd.Stderr = io.Discard
+	// On cancellation, interrupt the testnet so it stops its validators,
+	// and kill it only if it has not finished 30 s later.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 30 * time.Second
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
-		return bench.Throughput{}, fmt.Errorf("bftkit testnet: %w", err)
+		return bench.Throughput{}, fmt.Errorf("bftkit testnet: %w; its last output:\n%s", err, lastLines(errOut.String(), 5))
 	}
 	var sum testnetSummary
 	if err := json.Unmarshal([]byte(out.String()), &sum); err != nil || sum.Load == nil {
@@ -213,17 +222,23 @@ func throughputRun(ctx context.Context, self, protocol string, nodes int, rate f
 		Refused: l.Rejected, Agree: sum.Agree, BlockHeight: sum.CommonHeight}, nil
 }
 
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
+}
+
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func parseRate(s string) (float64, error) {
+// parseRate reads --rate: a number, or max (saturate: offer maxRate).
+func parseRate(s string) (rate float64, saturate bool, err error) {
 	if s == "max" {
-		return maxRate, nil
+		return maxRate, true, nil
 	}
 	r, err := strconv.ParseFloat(s, 64)
 	if err != nil || r <= 0 {
-		return 0, fmt.Errorf("--rate: %q is not a positive number or max", s)
+		return 0, false, fmt.Errorf("--rate: %q is not a positive number or max", s)
 	}
-	return r, nil
+	return r, false, nil
 }
 
 func writeJSON(w io.Writer, v any) error {
