@@ -39,7 +39,7 @@ func (o *latencyObserver) Committed(cb types.CommittedBlock) {
 }
 
 // BenchmarkFourValidatorsCommit measures the in-process four-validator
-// HotStuff cluster (real libp2p on loopback, LevelDB, BLS, the kvstore) as
+// cluster, for each protocol, (real libp2p on loopback, LevelDB, BLS, the kvstore) as
 // a client sees it: b.N transactions of 100 bytes are submitted round-robin
 // to the validators' mempools at full speed, and the benchmark ends when
 // validator 0 has committed them all. It reports committed tx/s and the
@@ -48,8 +48,14 @@ func (o *latencyObserver) Committed(cb types.CommittedBlock) {
 //
 //	go test -run=NONE -bench=FourValidators -benchtime=20000x -count=5 ./node
 func BenchmarkFourValidatorsCommit(b *testing.B) {
+	for _, protocol := range []string{ProtocolHotStuff, ProtocolPBFT, ProtocolRaft} {
+		b.Run(protocol, func(b *testing.B) { benchmarkCluster(b, protocol) })
+	}
+}
+
+func benchmarkCluster(b *testing.B, protocol string) {
 	obs := &latencyObserver{submitted: make(map[mempool.TxHash]time.Time, b.N), done: make(chan struct{}), want: b.N}
-	c := newCluster(b, 4, obs)
+	c := newProtocolCluster(b, protocol, 4, obs)
 	c.waitHeight(2, 30*time.Second)
 	txs := make([][]byte, b.N)
 	for i := range txs {
