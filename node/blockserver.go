@@ -20,7 +20,7 @@ import (
 type blockServer struct {
 	n        *Node
 	requests chan *types.BlockRequest
-	fetches  chan *types.PBFTFetch
+	fetches  chan heightFetch
 	mu       sync.Mutex
 	blocks   []tokenBucket // by validator index
 	bytes    []tokenBucket
@@ -33,7 +33,7 @@ func newBlockServer(n *Node) *blockServer {
 	return &blockServer{
 		n:        n,
 		requests: make(chan *types.BlockRequest, 256),
-		fetches:  make(chan *types.PBFTFetch, 64),
+		fetches:  make(chan heightFetch, 64),
 		blocks:   make([]tokenBucket, n.cfg.Set.N()),
 		bytes:    make([]tokenBucket, n.cfg.Set.N()),
 	}
@@ -53,11 +53,30 @@ func (s *blockServer) request(r *types.BlockRequest) {
 	}
 }
 
-// fetch answers a PBFT state-transfer request from the store: committed
-// blocks with their commit certificates, as budget allows. It runs on the
-// caller's goroutine only to queue; the serving goroutine reads the store.
+// heightFetch is a request for committed blocks by height: PBFT's state
+// transfer (answered with commit certificates) or a Raft catch-up
+// (answered with plain blocks).
+type heightFetch struct {
+	sender types.ValidatorIndex
+	from   uint64
+	count  uint32
+	pbft   bool
+}
+
+// fetch queues a PBFT state-transfer request.
 func (s *blockServer) fetch(f *types.PBFTFetch) {
-	if !s.allow(f.Sender, 1, 0) {
+	s.queueFetch(heightFetch{sender: f.Sender, from: f.FromSeq, count: f.Count, pbft: true})
+}
+
+// fetchRaft queues a Raft catch-up request.
+func (s *blockServer) fetchRaft(f *types.RaftFetch) {
+	s.queueFetch(heightFetch{sender: f.Sender, from: f.FromHeight, count: f.Count})
+}
+
+// queueFetch runs on the caller's goroutine only to queue; the serving
+// goroutine reads the store, as budget allows.
+func (s *blockServer) queueFetch(f heightFetch) {
+	if !s.allow(f.sender, 1, 0) {
 		s.n.metrics.blockRequestsRateLimited.Inc()
 		return
 	}
@@ -68,34 +87,46 @@ func (s *blockServer) fetch(f *types.PBFTFetch) {
 	}
 }
 
-// serveFetch sends committed blocks FromSeq.. with their certificates, as
-// long as the store has them and the requester has budget.
-func (s *blockServer) serveFetch(f *types.PBFTFetch) {
-	for i := range uint64(f.Count) {
-		if i > 0 && !s.allow(f.Sender, 1, 0) { // the first was paid for at request
+// serveFetch sends committed blocks from f.from on, as long as the store
+// has them and the requester has budget.
+func (s *blockServer) serveFetch(f heightFetch) {
+	for i := range uint64(f.count) {
+		if i > 0 && !s.allow(f.sender, 1, 0) { // the first was paid for at request
 			s.n.metrics.blockRequestsRateLimited.Inc()
 			return
 		}
-		cb, err := s.n.store.CommittedBlock(f.FromSeq + i)
+		cb, err := s.n.store.CommittedBlock(f.from + i)
 		if errors.Is(err, store.ErrNotFound) {
 			return
 		}
 		if err != nil {
-			s.n.log.Warn("reading a committed block for a peer", "height", f.FromSeq+i, "err", err)
+			s.n.log.Warn("reading a committed block for a peer", "height", f.from+i, "err", err)
 			return
 		}
-		proof, err := pbft.DecodeProof(cb.Proof)
-		if err != nil {
-			s.n.log.Warn("committed block without a PBFT proof", "height", f.FromSeq+i, "err", err)
-			return
-		}
-		if !s.allow(f.Sender, 0, cb.Block.Size()) {
+		if !s.allow(f.sender, 0, cb.Block.Size()) {
 			s.n.metrics.blockRequestsRateLimited.Inc()
 			return
 		}
-		s.n.transmit(types.Message{From: s.n.cfg.Self, To: f.Sender,
-			Payload: &types.PBFTCommitted{Sender: s.n.cfg.Self, Block: cb.Block, Commit: proof.Commit}})
+		p, err := fetchAnswer(s.n.cfg.Self, f, cb)
+		if err != nil {
+			s.n.log.Warn("committed block without a PBFT proof", "height", f.from+i, "err", err)
+			return
+		}
+		s.n.transmit(types.Message{From: s.n.cfg.Self, To: f.sender, Payload: p})
 	}
+}
+
+// fetchAnswer is what self sends for one fetched block: PBFT's with the
+// commit certificate stored as its proof, Raft's as it is.
+func fetchAnswer(self types.ValidatorIndex, f heightFetch, cb types.CommittedBlock) (types.Payload, error) {
+	if !f.pbft {
+		return &types.BlockResponse{Sender: self, Block: cb.Block}, nil
+	}
+	proof, err := pbft.DecodeProof(cb.Proof)
+	if err != nil {
+		return nil, err
+	}
+	return &types.PBFTCommitted{Sender: self, Block: cb.Block, Commit: proof.Commit}, nil
 }
 
 // allow takes k blocks and size bytes from peer's budget.

@@ -111,6 +111,9 @@ func (g *gateway) validate(from types.ValidatorIndex, ch p2p.Channel, data []byt
 	case *types.PBFTFetch:
 		g.n.blocks.fetch(p)
 		return nil, nil
+	case *types.RaftFetch:
+		g.n.blocks.fetchRaft(p)
+		return nil, nil
 	case *types.BlockResponse, *types.PBFTCommitted:
 		// Only as many as this node asked the peer for: each costs a
 		// verification (a committed block's certificate) or a hash.

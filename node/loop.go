@@ -140,6 +140,8 @@ func (n *Node) send(m types.Message) {
 		n.gateway.expectBlocks(m.To, p.Ancestors)
 	case *types.PBFTFetch:
 		n.gateway.expectBlocks(m.To, p.Count)
+	case *types.RaftFetch:
+		n.gateway.expectBlocks(m.To, p.Count)
 	}
 	if !m.Broadcast && m.To == n.cfg.Self {
 		select {

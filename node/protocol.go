@@ -110,7 +110,7 @@ func newRaft(cfg *Config, r store.Restored, st *store.Store) (*protocol, error) 
 		verify:  raft.VerifyMessage,
 		view:    e.Term,
 		quorum:  raft.Quorum(cfg.Set.N()),
-		accepts: acceptsTypes(types.MsgRaft, types.MsgBlockRequest, types.MsgBlockResponse),
+		accepts: acceptsTypes(types.MsgRaft, types.MsgRaftFetch, types.MsgBlockRequest, types.MsgBlockResponse),
 		// Raft's gateway accepts no proposals, so only the Ready loop
 		// (/status) calls this, never a transport goroutine.
 		leader: func(uint64) types.ValidatorIndex {

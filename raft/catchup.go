@@ -6,18 +6,19 @@ import (
 	"github.com/bftkit/bftkit/types"
 )
 
-// catchUp fetches the blocks a snapshot skipped: from the block it names
-// back to this node's last committed one, by parent links.
+// catchUp fetches the blocks a snapshot skipped, upward from this node's
+// last committed block to the one the snapshot names, a window of
+// types.MaxBlockRequestAncestors at a time. Each block must name the
+// previous one as its parent, and the last must be the snapshot's, so
+// only that chain is taken; memory stays at one window however long the
+// gap.
 type catchUp struct {
-	target     blockRef
-	want       types.BlockID // the next block to receive, walking down
-	wantHeight uint64        // its height
-	askedLow   uint64        // the lowest height the last request covers
-	peer       types.ValidatorIndex
-	sentAt     uint64
-	fetched    map[uint64]*types.Block        // the chain so far, by height
-	received   map[types.BlockID]*types.Block // blocks that arrived ahead of their turn
-	after      []*types.Block                 // committed entries that arrived meanwhile
+	target  blockRef
+	peer    types.ValidatorIndex
+	sentAt  uint64
+	askedTo uint64                  // the highest height the last request covers
+	window  map[uint64]*types.Block // received, above the committed block
+	after   []*types.Block          // committed entries that arrived meanwhile
 }
 
 // peerToAsk is whom a catch-up asks first: the given peer unless it is this
@@ -49,22 +50,18 @@ func (e *Engine) startCatchUp(target blockRef, from types.ValidatorIndex) {
 			}
 		}
 	}
-	e.catchUp = &catchUp{after: after, target: target, want: target.id, wantHeight: target.height, peer: from,
-		fetched: make(map[uint64]*types.Block), received: make(map[types.BlockID]*types.Block)}
+	e.catchUp = &catchUp{after: after, target: target, peer: from, window: make(map[uint64]*types.Block)}
 	e.requestBlocks()
 }
 
+// requestBlocks asks for the next window above the committed block.
 func (e *Engine) requestBlocks() {
 	c := e.catchUp
-	lowest := c.target.height
-	for c.fetched[lowest] != nil {
-		lowest--
-	}
-	n := min(lowest-e.committed.height, types.MaxBlockRequestAncestors)
-	c.sentAt = e.now
-	c.askedLow = lowest - max(n, 1) + 1
+	from := e.committed.height + 1
+	count := min(c.target.height-e.committed.height, types.MaxBlockRequestAncestors)
+	c.sentAt, c.askedTo = e.now, from+count-1
 	e.out.msgs = append(e.out.msgs, types.Message{From: e.cfg.ID, To: c.peer,
-		Payload: &types.BlockRequest{Sender: e.cfg.ID, BlockID: c.want, Ancestors: uint32(max(n, 1))}})
+		Payload: &types.RaftFetch{Sender: e.cfg.ID, FromHeight: from, Count: uint32(count)}})
 }
 
 // retryCatchUp asks the next node when an answer is overdue.
@@ -80,50 +77,46 @@ func (e *Engine) retryCatchUp() {
 	e.requestBlocks()
 }
 
-// onBlockResponse keeps a block of the range being fetched (responses may
-// arrive in any order), then walks the parent links down from the block
-// the catch-up waits for. Each link is checked by ID, which commits to the
-// block's contents, so only the chain the snapshot named is taken. Once it
-// reaches the last committed block, they are all committed in order.
+// onBlockResponse keeps a block of the window being fetched (answers may
+// arrive in any order) and commits the window's prefix that extends the
+// committed chain.
 func (e *Engine) onBlockResponse(r *types.BlockResponse) error {
 	c := e.catchUp
 	b := r.Block
-	if c == nil || b.Height <= e.committed.height || b.Height > c.wantHeight || uint64(len(c.received)) > c.target.height-e.committed.height {
+	if c == nil || b.Height <= e.committed.height || b.Height > min(c.target.height, e.committed.height+types.MaxBlockRequestAncestors) {
 		return ErrUnrequested
 	}
-	c.received[b.ID()] = b
+	c.window[b.Height] = b
 	for {
-		next := c.received[c.want]
+		next := c.window[e.committed.height+1]
 		if next == nil {
-			return nil
+			break
 		}
-		delete(c.received, c.want)
-		if next.Height != c.wantHeight {
-			return fmt.Errorf("raft: fetched block %v has height %d, its child says %d", c.want, next.Height, c.wantHeight)
+		delete(c.window, next.Height)
+		if next.ParentID != e.committed.id || (next.Height == c.target.height && next.ID() != c.target.id) {
+			// Not the chain the snapshot named: drop what this peer sent
+			// and ask another.
+			clear(c.window)
+			c.sentAt = 0
+			return fmt.Errorf("raft: fetched block %d does not extend the committed chain toward the snapshot's block", next.Height)
 		}
-		c.fetched[next.Height] = next
+		e.emit(next)
 		c.sentAt = e.now // progress: the peer is answering
-		if next.Height-1 == e.committed.height {
-			return e.finishCatchUp(next)
-		}
-		c.want, c.wantHeight = next.ParentID, next.Height-1
-		if next.Height <= c.askedLow {
-			e.requestBlocks() // the last request is answered: ask for the next stretch
+		if e.committed.height == c.target.height {
+			return e.finishCatchUp()
 		}
 	}
+	if e.committed.height >= c.askedTo {
+		e.requestBlocks() // the window is done: ask for the next one
+	}
+	return nil
 }
 
-// finishCatchUp commits the fetched chain, whose lowest block is low, then
-// the committed entries that waited behind it.
-func (e *Engine) finishCatchUp(low *types.Block) error {
+// finishCatchUp hands out the committed entries that waited behind the
+// fetched blocks.
+func (e *Engine) finishCatchUp() error {
 	c := e.catchUp
-	if low.ParentID != e.committed.id {
-		return fmt.Errorf("raft: fetched block %d does not extend the committed block %v", low.Height, e.committed.id)
-	}
 	e.catchUp = nil
-	for h := low.Height; h <= c.target.height; h++ {
-		e.commitBlock(c.fetched[h])
-	}
 	for _, a := range c.after {
 		e.commitBlock(a)
 	}
@@ -149,5 +142,17 @@ func (e *Engine) onBlockRequest(r *types.BlockRequest) {
 			return
 		}
 		id = b.ParentID
+	}
+}
+
+// onRaftFetch answers a catch-up's window from the recent committed
+// blocks; older ones are the driver's store's to serve.
+func (e *Engine) onRaftFetch(f *types.RaftFetch) {
+	for h := f.FromHeight; h < f.FromHeight+uint64(f.Count); h++ {
+		id, ok := e.heights[h]
+		if !ok {
+			return
+		}
+		e.out.msgs = append(e.out.msgs, types.Message{From: e.cfg.ID, To: f.Sender, Payload: &types.BlockResponse{Sender: e.cfg.ID, Block: e.recent[id]}})
 	}
 }

@@ -54,6 +54,7 @@ type Engine struct {
 	committed blockRef                       // the last block handed to the driver
 	decided   uint64                         // the highest block raft committed, handed out or waiting
 	recent    map[types.BlockID]*types.Block // committed blocks kept to serve peers
+	heights   map[uint64]types.BlockID       // recent, by height
 	order     []types.BlockID                // recent, oldest first
 	tail      blockRef                       // the last block of this node's own log
 
@@ -102,7 +103,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 		seed = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
 	e := &Engine{cfg: cfg, rand: seed, ms: etcdraft.NewMemoryStorage(), blocks: make(map[types.BlockID]*types.Block),
-		recent: make(map[types.BlockID]*types.Block), hs: &raftpb.HardState{}}
+		recent: make(map[types.BlockID]*types.Block), heights: make(map[uint64]types.BlockID), hs: &raftpb.HardState{}}
 	for _, cb := range r.Committed {
 		e.committed = blockRef{cb.Block.Height, cb.ID}
 		e.remember(cb.Block)
@@ -184,6 +185,9 @@ func (e *Engine) Step(m types.Message) error {
 		return nil
 	case *types.BlockResponse:
 		return e.onBlockResponse(p)
+	case *types.RaftFetch:
+		e.onRaftFetch(p)
+		return nil
 	}
 	return fmt.Errorf("raft: %v is not a Raft message", m.Payload.MsgType())
 }

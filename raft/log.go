@@ -85,6 +85,11 @@ func (e *Engine) commitBlock(b *types.Block) {
 		}
 		return
 	}
+	e.emit(b)
+}
+
+// emit hands b to the driver as the next committed block.
+func (e *Engine) emit(b *types.Block) {
 	id := b.ID()
 	e.out.commits = append(e.out.commits, types.CommittedBlock{ID: id, Block: b})
 	e.committed = blockRef{b.Height, id}
@@ -99,8 +104,11 @@ func (e *Engine) remember(b *types.Block) {
 		return
 	}
 	e.recent[id] = b
+	e.heights[b.Height] = id
 	e.order = append(e.order, id)
 	if uint64(len(e.order)) > e.cfg.RetainCommitted {
+		old := e.recent[e.order[0]]
+		delete(e.heights, old.Height)
 		delete(e.recent, e.order[0])
 		e.order = e.order[1:]
 	}

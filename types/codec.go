@@ -31,6 +31,8 @@ func newPayload(t MsgType) (Payload, error) {
 		return new(PBFTCommitted), nil
 	case MsgRaft:
 		return new(RaftMessage), nil
+	case MsgRaftFetch:
+		return new(RaftFetch), nil
 	case MsgBlockRequest:
 		return new(BlockRequest), nil
 	case MsgBlockResponse:

@@ -55,6 +55,10 @@ func SampleMessages() []NamedMessage {
 		{"pbft-fetch", types.Message{From: 1, To: 2, Payload: &types.PBFTFetch{Sender: 1, FromSeq: 3, Count: 8}}},
 		{"pbft-committed", types.Message{From: 2, To: 1, Payload: &types.PBFTCommitted{Sender: 2, Block: pbftBlock,
 			Commit: fx.PBFTCert(types.PhaseCommit, 3, 3, pbftID, 0, 1, 2)}}},
+		// A raft message's bytes are an encoded raftpb.Message, which only
+		// the Raft engine decodes: MsgHeartbeat from node 2 to node 1, term 3.
+		{"raft-message", types.Message{From: 1, To: 0, Payload: &types.RaftMessage{Sender: 1, Message: []byte{0x08, 0x08, 0x10, 0x01, 0x18, 0x02, 0x20, 0x03}}}},
+		{"raft-fetch", types.Message{From: 1, To: 0, Payload: &types.RaftFetch{Sender: 1, FromHeight: 5, Count: 64}}},
 	}
 }
 
