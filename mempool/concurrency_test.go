@@ -129,7 +129,9 @@ func TestConcurrentUse(t *testing.T) {
 			block := m.Reap(5, -1)
 			m.mu.Lock()
 			for _, e := range m.marks[h] {
-				block = append(block, e.tx)
+				if e != nil { // nil marks a proposed tx this mempool does not hold
+					block = append(block, e.tx)
+				}
 			}
 			m.mu.Unlock()
 			assert.NoError(t, m.Update(ctx, h, block))
