@@ -133,7 +133,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 	}
 	// Each replica votes in at most L numbers of the window per phase.
 	window := int(cfg.WindowSize)
-	e.prepares = cfg.Rules.prepareCollector(qc.CollectorConfig{N: cfg.N, Quorum: e.quorum - 1, MaxSlotsPerSigner: window})
+	e.prepares = qc.NewCollector(qc.CollectorConfig{N: cfg.N, Quorum: e.quorum - 1, MaxSlotsPerSigner: window})
 	e.commits = cfg.Rules.commitCollector(qc.CollectorConfig{N: cfg.N, Quorum: e.quorum, MaxSlotsPerSigner: window})
 	e.checkpoints = cfg.Rules.checkpointTracker(cfg.N, e.f, e.quorum)
 	if err := e.restoreCommitted(r.Committed); err != nil {

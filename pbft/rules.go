@@ -186,22 +186,16 @@ type VoteCollector interface {
 // Rules are the counting and checking rules a canary may break. The zero
 // value is the paper's.
 type Rules struct {
-	// NewPrepareCollector and NewCommitCollector build the vote counters;
-	// nil means qc.NewCollector (distinct signers, matching digests).
-	NewPrepareCollector, NewCommitCollector func(qc.CollectorConfig) VoteCollector
+	// NewCommitCollector builds the commit counter; nil means
+	// qc.NewCollector (distinct signers, matching digests). Prepares are
+	// always counted by qc.NewCollector.
+	NewCommitCollector func(qc.CollectorConfig) VoteCollector
 	// NewCheckpointTracker builds the checkpoint counter; nil means
 	// NewCheckpointTracker (distinct signers).
 	NewCheckpointTracker func(n, f, quorum int) CheckpointTracker
 	// CheckNewView checks a new-view's O against the recomputed one; nil
 	// means checkO.
 	CheckNewView func(got []*types.PBFTOrder, want []Order) error
-}
-
-func (r Rules) prepareCollector(c qc.CollectorConfig) VoteCollector {
-	if r.NewPrepareCollector != nil {
-		return r.NewPrepareCollector(c)
-	}
-	return qc.NewCollector(c)
 }
 
 func (r Rules) commitCollector(c qc.CollectorConfig) VoteCollector {

@@ -47,6 +47,27 @@ func entryBlock(ent *raftpb.Entry) *types.Block {
 	return b
 }
 
+// loggedBlock is the block of a committed entry: the one decoded when the
+// entry was appended (the mirror names it by index), so that each block is
+// decoded and hashed once; decoded from the entry only if the log has
+// moved on (a restart redelivering applied entries).
+func (e *Engine) loggedBlock(ent *raftpb.Entry) *types.Block {
+	if len(ent.GetData()) == 0 {
+		return nil
+	}
+	if n := len(e.log); n > 0 {
+		first := e.log[0].index
+		if i := ent.GetIndex(); i >= first && i-first < uint64(n) {
+			if le := e.log[i-first]; le.index == i && le.term == ent.GetTerm() {
+				if b := e.blocks[le.block]; b != nil {
+					return b
+				}
+			}
+		}
+	}
+	return entryBlock(ent)
+}
+
 // applyEntry hands a committed entry's block to the driver, in height
 // order. While a snapshot's missing blocks are being fetched, later
 // blocks wait behind them, and the durable applied index stays before
@@ -54,7 +75,7 @@ func entryBlock(ent *raftpb.Entry) *types.Block {
 // the log, which is compacted only up to the applied index).
 func (e *Engine) applyEntry(ent *raftpb.Entry) {
 	e.seen = max(e.seen, ent.GetIndex())
-	if b := entryBlock(ent); b != nil {
+	if b := e.loggedBlock(ent); b != nil {
 		e.commitBlock(b)
 	}
 	if e.catchUp == nil {

@@ -1,7 +1,6 @@
 package hotstuffsim_test
 
 import (
-	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -19,18 +18,6 @@ func honest() *sim.Protocol { return hotstuffsim.Protocol(hotstuffsim.Options{})
 // behaviourNames is the whole catalogue the seeded runs draw from.
 func behaviourNames() []string { return honest().BehaviourNames() }
 
-// byzantineFor draws up to f Byzantine nodes and their behaviours from the
-// seed, so that every behaviour meets every fault mix across seeds.
-func byzantineFor(seed uint64, n int) map[types.ValidatorIndex]string {
-	r := rand.New(rand.NewPCG(seed, 0x62797a)) // "byz"
-	names := behaviourNames()
-	out := map[types.ValidatorIndex]string{}
-	for _, i := range r.Perm(n)[:r.IntN((n-1)/3+1)] {
-		out[types.ValidatorIndex(i)] = names[r.IntN(len(names))]
-	}
-	return out
-}
-
 func seedCount(t *testing.T, dflt int) int {
 	n, err := sim.SeedsFromEnv(dflt)
 	require.NoError(t, err)
@@ -43,7 +30,7 @@ func TestSeededRunsWithFaultsAndByzantineNodes(t *testing.T) {
 	for _, tc := range []struct{ n, seeds int }{{4, seedCount(t, 1000)}, {7, seedCount(t, 200)}} {
 		for seed := uint64(1); seed <= uint64(tc.seeds); seed++ {
 			cfg := sim.DefaultConfig(honest(), tc.n, seed)
-			cfg.Byzantine = byzantineFor(seed, tc.n)
+			cfg.Byzantine = honest().DrawByzantine(seed, tc.n)
 			res, err := sim.Run(cfg)
 			require.NoError(t, err)
 			if res.Failed() {
@@ -224,7 +211,7 @@ func TestLongRunPrunesOldBlocks(t *testing.T) {
 func TestSameSeedSameRun(t *testing.T) {
 	for _, seed := range []uint64{3, 77, 979} {
 		cfg := sim.DefaultConfig(honest(), 4, seed)
-		cfg.Byzantine = byzantineFor(seed, 4)
+		cfg.Byzantine = honest().DrawByzantine(seed, 4)
 		a, err := sim.Run(cfg)
 		require.NoError(t, err)
 		b, err := sim.Run(cfg)

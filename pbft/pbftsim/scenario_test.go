@@ -21,20 +21,12 @@ type watched struct {
 
 func calm(t *testing.T, n int) *watched {
 	t.Helper()
-	w := &watched{engines: map[types.ValidatorIndex]*pbft.Engine{}}
-	p := honest()
-	build := p.New
-	p.New = func(env sim.NodeEnv) types.Engine {
-		e := build(env)
-		w.engines[env.ID] = e.(*pbft.Engine)
-		return e
-	}
-	cfg := sim.DefaultConfig(p, n, 1)
+	cfg := sim.DefaultConfig(honest(), n, 1)
 	cfg.Faults = sim.Profiles["none"](1)
+	engines := sim.Watch[*pbft.Engine](&cfg)
 	s, err := sim.New(cfg)
 	require.NoError(t, err)
-	w.Sim = s
-	return w
+	return &watched{Sim: s, engines: engines}
 }
 
 func (w *watched) status(i types.ValidatorIndex) pbft.Status { return w.engines[i].Status() }

@@ -2,7 +2,6 @@ package pbftsim_test
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -16,18 +15,6 @@ func honest() *sim.Protocol { return pbftsim.Protocol(pbftsim.Options{}) }
 
 // behaviourNames is the whole catalogue the seeded runs draw from.
 func behaviourNames() []string { return honest().BehaviourNames() }
-
-// byzantineFor draws up to f Byzantine nodes and their behaviours from the
-// seed, so that every behaviour meets every fault mix across seeds.
-func byzantineFor(seed uint64, n int) map[types.ValidatorIndex]string {
-	r := rand.New(rand.NewPCG(seed, 0x62797a)) // "byz"
-	names := behaviourNames()
-	out := map[types.ValidatorIndex]string{}
-	for _, i := range r.Perm(n)[:r.IntN((n-1)/3+1)] {
-		out[types.ValidatorIndex(i)] = names[r.IntN(len(names))]
-	}
-	return out
-}
 
 func seedCount(t *testing.T, dflt int) int {
 	n, err := sim.SeedsFromEnv(dflt)
@@ -43,7 +30,7 @@ func TestSeededRunsWithFaultsAndByzantineNodes(t *testing.T) {
 			t.Parallel() // the two sizes take about as long as each other
 			for seed := uint64(1); seed <= uint64(tc.seeds); seed++ {
 				cfg := sim.DefaultConfig(honest(), tc.n, seed)
-				cfg.Byzantine = byzantineFor(seed, tc.n)
+				cfg.Byzantine = honest().DrawByzantine(seed, tc.n)
 				res, err := sim.Run(cfg)
 				require.NoError(t, err)
 				if res.Failed() {
