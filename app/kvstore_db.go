@@ -7,6 +7,7 @@ import (
 
 	"github.com/syndtr/goleveldb/leveldb"
 	lerrors "github.com/syndtr/goleveldb/leveldb/errors"
+	"github.com/syndtr/goleveldb/leveldb/filter"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/bftkit/bftkit/types"
@@ -53,7 +54,11 @@ func (e *CorruptDBError) Unwrap() error { return e.Err }
 // 0 (rebuilt by replay), and a bad record in the middle of the journal,
 // which only disk corruption produces, loses that block's writes without
 // an error. Damaged manifests and tables are still refused.
-var dbOptions = &opt.Options{}
+//
+// The Bloom filter is for FinalizeBlock, which reads every written key
+// to report it created or updated: most keys are new, and without the
+// filter each such miss reads a block of every table that may hold it.
+var dbOptions = &opt.Options{Filter: filter.NewBloomFilter(10)}
 
 // openDB opens (creating) the LevelDB in dir and checks its metadata.
 // LevelDB refuses on its own to recreate a directory that still holds

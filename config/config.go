@@ -38,6 +38,7 @@ type File struct {
 	P2PListen   string `toml:"p2p_listen" comment:"libp2p listen multiaddr; other validators dial the address genesis lists."`
 	HTTPListen  string `toml:"http_listen" comment:"HTTP API and /metrics (host:port). Empty disables it. Keep it on loopback unless a proxy guards it."`
 	Byzantine   string `toml:"byzantine" comment:"For experiments only: run this validator with a Byzantine behaviour (e.g. silent, equivocate). Empty is honest."`
+	DebugPprof  bool   `toml:"debug_pprof" comment:"Serve Go's profiler at /debug/pprof/ on http_listen. For diagnosis only: it shows internals and costs CPU while a profile runs."`
 
 	Log       Log       `toml:"log"`
 	Consensus Consensus `toml:"consensus"`

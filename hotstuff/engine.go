@@ -83,7 +83,7 @@ func DefaultConfig(id types.ValidatorIndex, n int, chainID string, signer qc.Sig
 		ID: id, N: n, ChainID: chainID, Signer: signer, Scheme: scheme,
 		BaseTimeoutTicks: DefaultBaseTimeoutTicks, MaxTimeoutTicks: 16 * DefaultBaseTimeoutTicks, BackoffAfter: DefaultViewsPerLeader + 1, ViewWindow: 32,
 		MaxBuffered: 256, MaxParked: 64, MaxFetching: 256,
-		MaxTxs: 1000, MaxBytes: 1 << 20, RetainCommitted: 1024,
+		MaxTxs: types.DefaultBlockTxs, MaxBytes: types.DefaultBlockBytes, RetainCommitted: 1024,
 	}
 }
 

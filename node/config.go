@@ -39,6 +39,9 @@ type Config struct {
 	DataDir string
 	// P2PListen is a multiaddr; HTTPListen a host:port ("" disables the API).
 	P2PListen, HTTPListen string
+	// Pprof serves net/http/pprof under /debug/pprof/ on the HTTP API,
+	// to profile a validator as it runs among others.
+	Pprof bool
 
 	App     app.Application
 	Mempool mempool.Config

@@ -82,6 +82,7 @@ func (n *Node) handleReady() error {
 	}
 	if len(rd.Committed) > 0 {
 		n.noteCommitted(rd.Committed)
+		n.exec.handOver(rd.Committed)
 		n.exec.notify()
 	}
 	for _, ev := range rd.Evidence {

@@ -295,4 +295,7 @@ func (n *Node) registerGauges() {
 	f.counterFunc("p2p_refused_peers_total", "Connections refused from peers outside the validator set.", func() float64 {
 		return float64(n.net.Stats().RefusedPeers)
 	})
+	f.counterFunc("p2p_gossip_duplicates_total", "Gossip messages received again after their first copy (wasted transfer).", func() float64 {
+		return float64(n.net.Stats().GossipDuplicates)
+	})
 }

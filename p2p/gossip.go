@@ -7,7 +7,6 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
-	ma "github.com/multiformats/go-multiaddr"
 )
 
 // gossip holds the two topics. Publishing goes through one bounded queue
@@ -28,23 +27,33 @@ type publication struct {
 // gossipValidators bounds concurrent validations per topic.
 const gossipValidators = 8
 
+// floodOnceParams makes gossipsub send each message once to each
+// validator: the author floods it to every peer (WithFloodPublish), and
+// nobody forwards it, because there is no mesh (D = 0). Every validator
+// is connected to every other, so a forward could only repeat what the
+// author already sent: with forwarding (a mesh, or direct peers, which
+// always get a forward) each broadcast crossed the wire (n−1)² times
+// instead of n−1, and at n = 4 that tripled the bytes of every proposal
+// and transaction batch. What forwarding was for, repairing a lost copy,
+// is left to gossipsub's lazy gossip: each heartbeat advertises recent
+// message IDs to up to Dlazy peers (IHAVE), and a peer that lacks one
+// asks for it (IWANT).
+func floodOnceParams() pubsub.GossipSubParams {
+	p := pubsub.DefaultGossipSubParams()
+	p.D, p.Dlo, p.Dhi, p.Dout, p.Dscore = 0, 0, 0, 0, 0
+	return p
+}
+
 func startGossip(t *Transport) (*gossip, error) {
-	var direct []peer.AddrInfo
-	for _, p := range t.cfg.Peers {
-		if p.Index != t.cfg.Self && p.Addr != nil {
-			direct = append(direct, peer.AddrInfo{ID: p.ID, Addrs: []ma.Multiaddr{p.Addr}})
-		}
-	}
 	ps, err := pubsub.NewGossipSub(t.ctx, t.host,
 		pubsub.WithMaxMessageSize(t.cfg.MaxMessageBytes+4096),
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
 		pubsub.WithPeerExchange(false),
 		pubsub.WithPeerOutboundQueueSize(256),
 		pubsub.WithValidateQueueSize(1024),
-		// In a permissioned set every validator is a direct peer: messages
-		// go to all of them, not only to a random mesh.
-		pubsub.WithDirectPeers(direct),
+		pubsub.WithGossipSubParams(floodOnceParams()),
 		pubsub.WithFloodPublish(true),
+		pubsub.WithRawTracer(duplicateCounter{&t.stats.gossipDuplicates}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("p2p: gossipsub: %w", err)

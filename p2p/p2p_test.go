@@ -139,6 +139,63 @@ func TestGossipReachesAllAndRejectedGossipIsNotDelivered(t *testing.T) {
 	require.Error(t, c.nodes[2].Publish(Direct, []byte("x")), "direct is not a topic")
 }
 
+// Every validator is connected to every other, so a gossip message must
+// cross each link once: forwarding copies (as a mesh or direct peers do)
+// would multiply the bytes of every proposal by up to n−1.
+func TestGossipIsSentOnceToEachPeer(t *testing.T) {
+	c := newCluster(t, 4)
+	author, others := c.nodes[1], []int{0, 2, 3}
+	// Wait until every peer has the author's subscription (a heartbeat),
+	// as the test above does, then empty the inboxes.
+	for _, i := range others {
+		require.Eventually(t, func() bool {
+			require.NoError(t, author.Publish(Txs, []byte("warm-up")))
+			select {
+			case <-c.nodes[i].Inbound():
+				return true
+			case <-time.After(100 * time.Millisecond):
+				return false
+			}
+		}, 10*time.Second, time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	for _, i := range others {
+		drain(c.nodes[i])
+	}
+	before := duplicates(c)
+
+	const msgs = 20
+	for k := range msgs {
+		require.NoError(t, author.Publish(Txs, fmt.Appendf(nil, "batch %d", k)))
+	}
+	for _, i := range others {
+		got := map[string]bool{}
+		for len(got) < msgs {
+			got[receive(t, c.nodes[i]).Msg.(string)] = true
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // forwarded copies would arrive after the first
+	require.Equal(t, before, duplicates(c), "gossip copies arrived more than once")
+}
+
+func duplicates(c *cluster) uint64 {
+	var sum uint64
+	for _, tr := range c.nodes {
+		sum += tr.Stats().GossipDuplicates
+	}
+	return sum
+}
+
+func drain(tr *Transport) {
+	for {
+		select {
+		case <-tr.Inbound():
+		default:
+			return
+		}
+	}
+}
+
 func TestUnknownPeerIsRefused(t *testing.T) {
 	c := newCluster(t, 4)
 	outsider := crypto.DeterministicKey([]byte("outsider"), 0)

@@ -15,11 +15,15 @@ type Stats struct {
 	DroppedSend, DroppedInbound uint64
 	// RefusedPeers counts connections from peers outside the set.
 	RefusedPeers uint64
+	// GossipDuplicates counts gossip messages received again after their
+	// first copy: wasted bytes and parsing.
+	GossipDuplicates uint64
 }
 
 type counters struct {
 	msgsIn, bytesIn, msgsOut, bytesOut   [numChannels]atomic.Uint64
 	invalid, droppedSend, droppedInbound atomic.Uint64
+	gossipDuplicates                     atomic.Uint64
 }
 
 func (c *counters) in(ch Channel, n int) {
@@ -43,5 +47,6 @@ func (c *counters) snapshot() Stats {
 	s.Invalid = c.invalid.Load()
 	s.DroppedSend = c.droppedSend.Load()
 	s.DroppedInbound = c.droppedInbound.Load()
+	s.GossipDuplicates = c.gossipDuplicates.Load()
 	return s
 }

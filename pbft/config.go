@@ -58,7 +58,7 @@ func DefaultConfig(id types.ValidatorIndex, n int, chainID string, signer qc.Sig
 		ID: id, N: n, ChainID: chainID, Signer: signer, Scheme: scheme,
 		CheckpointInterval: max(window/4, 1), WindowSize: window, MaxInFlight: 2,
 		ViewChangeTicks: 20, MaxViewChangeTicks: 320, ResendTicks: 10,
-		MaxTxs: 1000, MaxBytes: 1 << 20, RetainCommitted: 1024, MaxFetchAhead: 256,
+		MaxTxs: types.DefaultBlockTxs, MaxBytes: types.DefaultBlockBytes, RetainCommitted: 1024, MaxFetchAhead: 256,
 	}
 }
 

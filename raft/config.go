@@ -38,7 +38,7 @@ type Config struct {
 func DefaultConfig(id types.ValidatorIndex, n int) Config {
 	return Config{
 		ID: id, N: n, ElectionTicks: 10, HeartbeatTicks: 1,
-		MaxTxs: 1000, MaxBytes: 1 << 20, MaxInFlight: 8, RetainEntries: 1024, RetainCommitted: 1024,
+		MaxTxs: types.DefaultBlockTxs, MaxBytes: types.DefaultBlockBytes, MaxInFlight: 8, RetainEntries: 1024, RetainCommitted: 1024,
 		MaxSizePerMsg: 1 << 20, MaxInflightMsgs: 256,
 	}
 }

@@ -239,3 +239,39 @@ func TestConcurrentReads(t *testing.T) {
 	close(done)
 	wg.Wait()
 }
+
+// A committed block must be the block its ID names, whether or not a
+// pending block was stored under that ID: the shortcut that compares with
+// the pending bytes must not let a different block through.
+func TestPersistRefusesMisnamedCommittedBlock(t *testing.T) {
+	c := chain(2)
+	other := fork(1, 1)
+	cases := map[string][]*types.Block{
+		"never pending":              nil,
+		"another block pending":      {c[0].Block},
+		"the named block not stored": {other},
+	}
+	for name, pending := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := openStore(t, t.TempDir())
+			defer s.Close()
+			if pending != nil {
+				require.NoError(t, s.Persist(Batch{Blocks: pending}))
+			}
+			misnamed := types.CommittedBlock{ID: c[0].ID, Block: other}
+			before := dump(t, s)
+			err := s.Persist(Batch{Committed: []types.CommittedBlock{misnamed}})
+			require.ErrorContains(t, err, "is named")
+			require.Equal(t, before, dump(t, s), "a refused batch writes nothing")
+		})
+	}
+	t.Run("pending then committed under its own name", func(t *testing.T) {
+		s := openStore(t, t.TempDir())
+		defer s.Close()
+		require.NoError(t, s.Persist(Batch{Blocks: blocksOf(c)}))
+		require.NoError(t, s.Persist(Batch{Committed: c}))
+		got, err := s.CommittedBlock(2)
+		require.NoError(t, err)
+		require.Equal(t, c[1], got)
+	})
+}

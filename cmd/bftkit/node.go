@@ -93,6 +93,7 @@ func nodeConfig(home string, f *config.File, log *slog.Logger) (node.Config, err
 	cfg.Protocol, cfg.Byzantine = f.Protocol, f.Byzantine
 	cfg.DataDir = filepath.Join(config.Path(home, f.DataDir), "blocks")
 	cfg.P2PListen, cfg.HTTPListen = f.P2PListen, f.HTTPListen
+	cfg.Pprof = f.DebugPprof
 	cfg.TickInterval = f.Consensus.TickInterval.Duration
 	cfg.EmptyBlockInterval = f.Consensus.EmptyBlockInterval.Duration
 	if f.Consensus.VerifyWorkers > 0 {

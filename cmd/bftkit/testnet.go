@@ -31,6 +31,7 @@ type testnetOptions struct {
 	duration  time.Duration
 	json      bool
 	home      string
+	pprof     bool
 	// interrupt is closed on the first Ctrl-C (or SIGTERM, SIGHUP): stop
 	// the load, let it drain briefly, and stop. A second one cancels the
 	// run's context at once.
@@ -89,6 +90,7 @@ temporary directory that is removed at the end, or in --home, which is kept.`,
 	fl.DurationVar(&o.duration, "duration", 0, "stop the load after this long, let it drain (up to 30 s) and stop (0: run until Ctrl-C)")
 	fl.BoolVar(&o.json, "json", false, "print a final summary as JSON instead of status lines")
 	fl.StringVar(&o.home, "home", "", "keep the validators' homes here (default: a temporary directory, removed at the end)")
+	fl.BoolVar(&o.pprof, "pprof", false, "serve Go's profiler on each validator's HTTP API, at /debug/pprof/ (e.g. go tool pprof http://ADDR/debug/pprof/profile?seconds=10)")
 	cmd.AddCommand(newTestnetInitCmd())
 	return cmd
 }
@@ -153,7 +155,7 @@ func runTestnet(ctx context.Context, o testnetOptions, stdout, stderr io.Writer)
 	}
 	if err := writeTestnet(initOptions{
 		nodes: o.nodes, out: home, hosts: []string{"127.0.0.1"}, ports: ports,
-		protocol: o.protocol, chainID: "bftkit-local",
+		protocol: o.protocol, chainID: "bftkit-local", pprof: o.pprof,
 	}); err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ type initOptions struct {
 	protocol string
 	chainID  string
 	compose  bool
+	pprof    bool // debug_pprof in every config
 }
 
 func newTestnetInitCmd() *cobra.Command {
@@ -174,6 +175,7 @@ func writeHome(o initOptions, i int, sk *crypto.SecretKey, genesis []byte) error
 	}
 	f.P2PListen = multiaddr(listenHost, p2pPort)
 	f.HTTPListen = net.JoinHostPort(httpHost, fmt.Sprint(httpPort))
+	f.DebugPprof = o.pprof
 	data, err := f.Marshal()
 	if err != nil {
 		return err
