@@ -100,7 +100,7 @@ func (e *Engine) onBlockResponse(r *types.BlockResponse) error {
 			c.sentAt = 0
 			return fmt.Errorf("raft: fetched block %d does not extend the committed chain toward the snapshot's block", next.Height)
 		}
-		e.emit(next)
+		e.emit(next, next.ID())
 		c.sentAt = e.now // progress: the peer is answering
 		if e.committed.height == c.target.height {
 			return e.finishCatchUp()
@@ -118,7 +118,7 @@ func (e *Engine) finishCatchUp() error {
 	c := e.catchUp
 	e.catchUp = nil
 	for _, a := range c.after {
-		e.commitBlock(a)
+		e.commitBlock(a, a.ID())
 	}
 	e.applied = max(e.applied, e.seen) // everything etcd raft applied is handed out now
 	e.out.dirty = true

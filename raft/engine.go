@@ -57,6 +57,11 @@ type Engine struct {
 	heights   map[uint64]types.BlockID       // recent, by height
 	order     []types.BlockID                // recent, oldest first
 	tail      blockRef                       // the last block of this node's own log
+	// proposed are the blocks this node proposed and etcd raft has not yet
+	// handed back as log entries, oldest first: appending its own entry,
+	// a leader takes the block from here instead of decoding and hashing
+	// the entry's bytes again. At most MaxInFlight+1 (see Propose).
+	proposed []proposedBlock
 
 	awaitingPayload bool
 	snapFrom        types.ValidatorIndex // sender of the last snapshot stepped
@@ -106,7 +111,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 		recent: make(map[types.BlockID]*types.Block), heights: make(map[uint64]types.BlockID), hs: &raftpb.HardState{}}
 	for _, cb := range r.Committed {
 		e.committed = blockRef{cb.Block.Height, cb.ID}
-		e.remember(cb.Block)
+		e.remember(cb.Block, cb.ID)
 	}
 	lookup := func(id types.BlockID) *types.Block {
 		if b := r.Blocks[id]; b != nil {
@@ -269,6 +274,10 @@ func (e *Engine) Propose(p types.ProposalPayload) error {
 	}
 	e.tail = blockRef{b.Height, b.ID()}
 	e.blocks[e.tail.id] = b
+	e.proposed = append(e.proposed, proposedBlock{data: data, block: b, id: e.tail.id})
+	if len(e.proposed) > e.cfg.MaxInFlight+1 {
+		e.proposed = e.proposed[1:] // dropped by etcd raft (leadership lost): never appended
+	}
 	e.maybeRequestPayload()
 	return nil
 }
@@ -357,7 +366,7 @@ func (e *Engine) absorb(rd *etcdraft.Ready) {
 	if rd.SoftState != nil {
 		// Leadership changed: a pending request is void, and the next
 		// block builds on this node's own log.
-		e.awaitingPayload, e.out.request = false, nil
+		e.awaitingPayload, e.out.request, e.proposed = false, nil, nil
 		e.recomputeTail()
 	}
 }

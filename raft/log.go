@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"bytes"
 	"fmt"
 
 	"go.etcd.io/raft/v3/raftpb"
@@ -23,14 +24,39 @@ func (e *Engine) appendEntries(ents []*raftpb.Entry) {
 	}
 	for _, ent := range ents {
 		le := logEntry{index: ent.GetIndex(), term: ent.GetTerm()}
-		if b := entryBlock(ent); b != nil {
-			le.block, le.height = b.ID(), b.Height
+		if b, id := e.appendedBlock(ent); b != nil {
+			le.block, le.height = id, b.Height
 			e.blocks[le.block] = b
 			e.out.blocks = append(e.out.blocks, b) // durable before this Ready's messages
 		}
 		e.log = append(e.log, le)
 	}
 	e.out.dirty = true
+}
+
+// proposedBlock is a block this node proposed, with its encoding and ID.
+type proposedBlock struct {
+	data  []byte
+	block *types.Block
+	id    types.BlockID
+}
+
+// appendedBlock is the block of an entry being appended, with its ID:
+// this node's own proposal if the entry carries its exact bytes (forgetting
+// the proposals before it, which etcd raft dropped), else decoded and
+// hashed from the entry.
+func (e *Engine) appendedBlock(ent *raftpb.Entry) (*types.Block, types.BlockID) {
+	for i, p := range e.proposed {
+		if bytes.Equal(p.data, ent.GetData()) {
+			e.proposed = e.proposed[i+1:]
+			return p.block, p.id
+		}
+	}
+	b := entryBlock(ent)
+	if b == nil {
+		return nil, types.BlockID{}
+	}
+	return b, b.ID()
 }
 
 // entryBlock decodes the block of a normal entry, or returns nil (an empty
@@ -47,25 +73,30 @@ func entryBlock(ent *raftpb.Entry) *types.Block {
 	return b
 }
 
-// loggedBlock is the block of a committed entry: the one decoded when the
-// entry was appended (the mirror names it by index), so that each block is
-// decoded and hashed once; decoded from the entry only if the log has
-// moved on (a restart redelivering applied entries).
-func (e *Engine) loggedBlock(ent *raftpb.Entry) *types.Block {
+// loggedBlock is the block of a committed entry, with its ID: the one
+// decoded and hashed when the entry was appended (the mirror names it by
+// index), so that each block is decoded and hashed once; decoded from the
+// entry only if the log has moved on (a restart redelivering applied
+// entries).
+func (e *Engine) loggedBlock(ent *raftpb.Entry) (*types.Block, types.BlockID) {
 	if len(ent.GetData()) == 0 {
-		return nil
+		return nil, types.BlockID{}
 	}
 	if n := len(e.log); n > 0 {
 		first := e.log[0].index
 		if i := ent.GetIndex(); i >= first && i-first < uint64(n) {
 			if le := e.log[i-first]; le.index == i && le.term == ent.GetTerm() {
 				if b := e.blocks[le.block]; b != nil {
-					return b
+					return b, le.block
 				}
 			}
 		}
 	}
-	return entryBlock(ent)
+	b := entryBlock(ent)
+	if b == nil {
+		return nil, types.BlockID{}
+	}
+	return b, b.ID()
 }
 
 // applyEntry hands a committed entry's block to the driver, in height
@@ -75,8 +106,8 @@ func (e *Engine) loggedBlock(ent *raftpb.Entry) *types.Block {
 // the log, which is compacted only up to the applied index).
 func (e *Engine) applyEntry(ent *raftpb.Entry) {
 	e.seen = max(e.seen, ent.GetIndex())
-	if b := e.loggedBlock(ent); b != nil {
-		e.commitBlock(b)
+	if b, id := e.loggedBlock(ent); b != nil {
+		e.commitBlock(b, id)
 	}
 	if e.catchUp == nil {
 		e.applied = max(e.applied, ent.GetIndex())
@@ -84,11 +115,12 @@ func (e *Engine) applyEntry(ent *raftpb.Entry) {
 	}
 }
 
-// commitBlock hands b to the driver if it extends the committed chain.
+// commitBlock hands b, whose ID is id, to the driver if it extends the
+// committed chain.
 // Raft's Log Matching property makes every committed block do so; one that
 // does not means the log was forked (a Byzantine leader) and is reported
 // to the driver as it is, where the oracle catches it.
-func (e *Engine) commitBlock(b *types.Block) {
+func (e *Engine) commitBlock(b *types.Block, id types.BlockID) {
 	if b.Height <= e.committed.height {
 		return // already handed out (a catch-up overlapping the log)
 	}
@@ -106,21 +138,19 @@ func (e *Engine) commitBlock(b *types.Block) {
 		}
 		return
 	}
-	e.emit(b)
+	e.emit(b, id)
 }
 
-// emit hands b to the driver as the next committed block.
-func (e *Engine) emit(b *types.Block) {
-	id := b.ID()
+// emit hands b, whose ID is id, to the driver as the next committed block.
+func (e *Engine) emit(b *types.Block, id types.BlockID) {
 	e.out.commits = append(e.out.commits, types.CommittedBlock{ID: id, Block: b})
 	e.committed = blockRef{b.Height, id}
-	e.remember(b)
+	e.remember(b, id)
 }
 
 // remember keeps committed blocks to serve peers that fetch them, the last
 // RetainCommitted of them.
-func (e *Engine) remember(b *types.Block) {
-	id := b.ID()
+func (e *Engine) remember(b *types.Block, id types.BlockID) {
 	if _, ok := e.recent[id]; ok {
 		return
 	}
