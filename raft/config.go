@@ -17,7 +17,12 @@ type Config struct {
 	ElectionTicks, HeartbeatTicks int
 	// MaxTxs and MaxBytes bound a block's payload.
 	MaxTxs, MaxBytes int
-	// MaxInFlight bounds the leader's proposed but uncommitted blocks.
+	// MaxInFlight bounds the leader's proposed but uncommitted blocks. A
+	// leader proposes whatever it holds as soon as a slot is free, so more
+	// slots make smaller blocks, each paying the per-block costs (fsyncs
+	// and messages at every node). Two is the default: at 20,000 tx/s on
+	// the 2-core benchmark machine it gave a p50 latency of 72 ms against
+	// about 200 ms with 8, and saturation rose from 32,000 to 37,000 tx/s.
 	MaxInFlight int
 	// RetainEntries is how many applied entries stay in the log for slow
 	// followers before it is compacted into a snapshot.
@@ -38,7 +43,7 @@ type Config struct {
 func DefaultConfig(id types.ValidatorIndex, n int) Config {
 	return Config{
 		ID: id, N: n, ElectionTicks: 10, HeartbeatTicks: 1,
-		MaxTxs: types.DefaultBlockTxs, MaxBytes: types.DefaultBlockBytes, MaxInFlight: 8, RetainEntries: 1024, RetainCommitted: 1024,
+		MaxTxs: types.DefaultBlockTxs, MaxBytes: types.DefaultBlockBytes, MaxInFlight: 2, RetainEntries: 1024, RetainCommitted: 1024,
 		MaxSizePerMsg: 1 << 20, MaxInflightMsgs: 256,
 	}
 }
