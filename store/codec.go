@@ -56,11 +56,6 @@ func encodeCommitted(cb types.CommittedBlock) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return committedRecord(cb, block)
-}
-
-// committedRecord is encodeCommitted with the block already encoded.
-func committedRecord(cb types.CommittedBlock, block []byte) ([]byte, error) {
 	n := idLen + binary.MaxVarintLen64 + len(cb.Proof) + len(block)
 	if n > maxValueBytes {
 		return nil, fmt.Errorf("store: committed block at height %d with its proof is %d bytes, limit %d", cb.Block.Height, n, maxValueBytes)

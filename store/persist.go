@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/syndtr/goleveldb/leveldb"
@@ -111,14 +110,10 @@ func (s *Store) Persist(b Batch) error {
 			return fmt.Errorf("store: committed[%d] is at height %d, but the chain is at %d and must be extended by height %d with no gap",
 				i, cb.Block.Height, want-1, want)
 		}
-		block, err := encodeBlock(cb.Block)
-		if err != nil {
-			return err
+		if id := cb.Block.ID(); cb.ID != id {
+			return fmt.Errorf("store: committed block at height %d is named %s but hashes to %s", want, cb.ID.Hex(), id.Hex())
 		}
-		if err := s.checkName(cb, block); err != nil {
-			return err
-		}
-		rec, err := committedRecord(cb, block)
+		rec, err := encodeCommitted(cb)
 		if err != nil {
 			return err
 		}
@@ -135,22 +130,6 @@ func (s *Store) Persist(b Batch) error {
 		return fmt.Errorf("store: persist (heights %d..%d): %w", last+1, top, err)
 	}
 	s.height.Store(top)
-	return nil
-}
-
-// checkName makes sure a committed block is the block its ID names. The
-// engine stored it as pending first, and Persist hashed it then: if the
-// pending block under that ID has the same bytes, the name is proven
-// without hashing the block again, which for a large block is most of
-// Persist's CPU. Otherwise (the block never was pending, or is not the
-// same) it is hashed.
-func (s *Store) checkName(cb types.CommittedBlock, block []byte) error {
-	if pending, err := s.db.Get(blockKey(cb.ID), nil); err == nil && bytes.Equal(pending, block) {
-		return nil
-	}
-	if id := cb.Block.ID(); cb.ID != id {
-		return fmt.Errorf("store: committed block at height %d is named %s but hashes to %s", cb.Block.Height, cb.ID.Hex(), id.Hex())
-	}
 	return nil
 }
 

@@ -241,8 +241,7 @@ func TestConcurrentReads(t *testing.T) {
 }
 
 // A committed block must be the block its ID names, whether or not a
-// pending block was stored under that ID: the shortcut that compares with
-// the pending bytes must not let a different block through.
+// pending block was stored under that ID.
 func TestPersistRefusesMisnamedCommittedBlock(t *testing.T) {
 	c := chain(2)
 	other := fork(1, 1)

@@ -11,7 +11,18 @@ import (
 // ID is the SHA-256 of the block's canonical header. The header commits to
 // every field: the transactions through their RFC 6962 Merkle root, the
 // justify certificate through its canonical encoding.
+//
+// A block is hashed several times on its way through a node (the gateway's
+// signature check, the application's ProcessProposal, the engine, the
+// store), and the Merkle root of a large block costs about as much as a
+// signature check. So IDs are remembered (see idMemo), and a block whose
+// contents have not changed since its last ID is not hashed again.
 func (b *Block) ID() BlockID {
+	return blockIDs.id(b)
+}
+
+// computeID hashes b's header.
+func (b *Block) computeID() BlockID {
 	txRoot := b.TxRoot()
 	e := canonical.New(DomainBlockHeader, "").
 		Uint64(b.Height).
