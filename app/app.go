@@ -125,7 +125,11 @@ type FinalizeBlockRequest struct {
 	Height   uint64
 	BlockID  []byte
 	Proposer uint32
-	Txs      [][]byte
+	// Txs are the block's own transactions, shared with the consensus
+	// engine, which keeps and serves the block: read them, copy what must
+	// outlive the call, and never modify them. The same holds for the
+	// transactions of ProcessProposalRequest.
+	Txs [][]byte
 }
 
 // TxResult is the outcome of one transaction of a block. A failed

@@ -17,12 +17,15 @@ import (
 //   - an address reused by the garbage collector for another block misses,
 //     unless that block has the same contents and so the same ID.
 //
-// The fingerprint is maphash with a seed drawn at start-up: about ten
-// times faster than the Merkle root, and not something a peer can aim a
-// collision at (it would also have to change a block in this process's
-// memory, which only this process's code can). The memo holds addresses,
-// not pointers, so it keeps no block alive. It is direct-mapped and
-// small: a block is hashed repeatedly within moments of arriving.
+// The fingerprint is 64-bit maphash with a seed drawn at start-up, about
+// fifteen times faster than the Merkle root. It is not a cryptographic
+// hash: the memo's answer is wrong only if a block at a remembered address
+// (changed in place, or another block at a reused address) has different
+// contents with the same fingerprint, a blind 64-bit collision under a
+// seed no peer knows, and peers cannot change blocks in this process's
+// memory, only send new ones. The memo holds addresses, not pointers, so
+// it keeps no block alive. It is direct-mapped and small: a block is
+// hashed repeatedly within moments of arriving.
 type idMemo struct {
 	seed    maphash.Seed
 	mu      sync.Mutex

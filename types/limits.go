@@ -29,8 +29,9 @@ const (
 // per second: on the 2-core benchmark machine, 4,000 rather than 1,000
 // transactions per block raised HotStuff's saturation from about 14,000
 // to 22,000 tx/s (docs/BENCHMARKS.md). A light load still makes small
-// blocks: a leader proposes what it has. The byte bound keeps an engine's
-// retained blocks (RetainCommitted of them) at most 1 GiB.
+// blocks: a leader proposes what it has. Peers' blocks may be larger, up
+// to MaxBlockBytes, unless the engine refuses them (PBFT refuses blocks
+// beyond its own Config; HotStuff and Raft accept any valid block).
 const (
 	DefaultBlockTxs   = 4000
 	DefaultBlockBytes = 1 << 20

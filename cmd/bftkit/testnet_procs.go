@@ -14,7 +14,6 @@ import (
 
 	"github.com/bftkit/bftkit/config"
 	"github.com/bftkit/bftkit/loadgen"
-	"github.com/bftkit/bftkit/node"
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -154,8 +153,8 @@ func (ln *localNet) start(exe string, i int, home, byz string) error {
 }
 
 // waitReady waits until every validator answers /status and every honest
-// one has committed a block, failing early (with the end of its log) if
-// one exits. Answering is not enough: until the validators are connected,
+// one has committed a block since it first answered (a kept --home starts
+// above height 0), failing early (with the end of its log) if one exits. Answering is not enough: until the validators are connected,
 // know each other's gossip subscriptions and (Raft) have elected a leader,
 // submitted transactions wait, and a benchmark would count that start-up
 // in its latency tail (it was most of Raft's p99 at 2,000 tx/s: 350-640 ms
@@ -163,10 +162,13 @@ func (ln *localNet) start(exe string, i int, home, byz string) error {
 func (ln *localNet) waitReady(ctx context.Context, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for i, ep := range ln.endpoints {
-		ready := func(st node.Status) bool { return ln.byzantine[i] != "" || st.Height >= 1 }
+		var start *uint64 // the height at the first answer
 		for {
 			st, err := loadgen.Status(ctx, ep)
-			if err == nil && ready(st) {
+			if err == nil && start == nil {
+				start = &st.Height
+			}
+			if err == nil && (ln.byzantine[i] != "" || st.Height > *start) {
 				break
 			}
 			select {
