@@ -54,7 +54,11 @@ type Config struct {
 	VerifyWorkers int
 	// GossipInterval is how often locally submitted transactions are
 	// published in one batch: batching is what keeps gossipsub's per
-	// message cost off the critical path.
+	// message cost off the critical path. Half of it is, on average, added
+	// to the latency of a transaction submitted to a validator that is not
+	// the next leader: 10 ms rather than 20 ms cut HotStuff's p50 at
+	// 20,000 tx/s from ~125 to ~103 ms on the 2-core benchmark machine
+	// (5 ms did no better), with the same saturation.
 	GossipInterval time.Duration
 	// EmptyBlockInterval is how long a leader with nothing to propose
 	// waits before proposing an empty block. It must stay well below the
@@ -83,7 +87,7 @@ func DefaultConfig() Config {
 		Mempool:                mempool.DefaultConfig(),
 		TickInterval:           50 * time.Millisecond,
 		VerifyWorkers:          runtime.NumCPU(),
-		GossipInterval:         20 * time.Millisecond,
+		GossipInterval:         10 * time.Millisecond,
 		EmptyBlockInterval:     250 * time.Millisecond,
 		RetainCommitted:        1024,
 		BlockRequestsPerSecond: 2048,
