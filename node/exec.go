@@ -7,24 +7,16 @@ import (
 	"sync/atomic"
 
 	"github.com/bftkit/bftkit/app"
-	"github.com/bftkit/bftkit/types"
 )
 
 // executor applies committed blocks to the application, in height order,
 // on its own goroutine so that a slow application never stalls consensus.
-// The store already holds every block it executes durably: a crash
-// between commit and execution loses nothing, because the handshake on
-// restart replays what the application lacks.
+// It reads the blocks back from the store, which already holds them
+// durably: a crash between commit and execution loses nothing, because
+// the handshake on restart replays what the application lacks.
 type executor struct {
 	n    *Node
 	wake chan struct{}
-
-	// handed holds the committed blocks the Ready loop has just made
-	// durable, by height, so that execution takes them from memory
-	// instead of reading, decoding and re-hashing them from the store. It
-	// holds at most maxHanded; a block not in it is read from the store.
-	handedMu sync.Mutex
-	handed   map[uint64]types.CommittedBlock
 	// state is the application's last committed height and the app hash
 	// after it, swapped together so readers never see a mismatched pair.
 	state atomic.Pointer[appState]
@@ -38,10 +30,6 @@ type executor struct {
 
 const recentAppHashes = 4096
 
-// maxHanded bounds the committed blocks waiting in memory for execution:
-// an application that falls further behind reads from the store.
-const maxHanded = 64
-
 type appState struct {
 	height uint64
 	hash   []byte
@@ -50,40 +38,7 @@ type appState struct {
 func (x *executor) appHeight() uint64 { return x.state.Load().height }
 
 func newExecutor(n *Node) *executor {
-	return &executor{
-		n: n, wake: make(chan struct{}, 1),
-		handed: make(map[uint64]types.CommittedBlock), recent: make(map[uint64][]byte),
-	}
-}
-
-// handOver gives the executor blocks the store now holds durably.
-func (x *executor) handOver(cbs []types.CommittedBlock) {
-	x.handedMu.Lock()
-	defer x.handedMu.Unlock()
-	for _, cb := range cbs {
-		if len(x.handed) >= maxHanded {
-			return
-		}
-		x.handed[cb.Block.Height] = cb
-	}
-}
-
-// committedBlock returns the committed block at height h, from memory if
-// the Ready loop handed it over, else from the store. Blocks at or below
-// h are forgotten: execution never goes back.
-func (x *executor) committedBlock(h uint64) (types.CommittedBlock, error) {
-	x.handedMu.Lock()
-	cb, ok := x.handed[h]
-	for k := range x.handed {
-		if k <= h {
-			delete(x.handed, k)
-		}
-	}
-	x.handedMu.Unlock()
-	if ok {
-		return cb, nil
-	}
-	return x.n.store.CommittedBlock(h)
+	return &executor{n: n, wake: make(chan struct{}, 1), recent: make(map[uint64][]byte)}
 }
 
 // notify says the store holds newly committed blocks.
@@ -159,7 +114,7 @@ func (x *executor) catchUp(ctx context.Context) error {
 }
 
 func (x *executor) apply(ctx context.Context, h uint64) error {
-	cb, err := x.committedBlock(h)
+	cb, err := x.n.store.CommittedBlock(h)
 	if err != nil {
 		return fmt.Errorf("reading committed block %d: %w", h, err)
 	}

@@ -82,7 +82,6 @@ func (n *Node) handleReady() error {
 	}
 	if len(rd.Committed) > 0 {
 		n.noteCommitted(rd.Committed)
-		n.exec.handOver(rd.Committed)
 		n.exec.notify()
 	}
 	for _, ev := range rd.Evidence {

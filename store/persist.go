@@ -129,8 +129,27 @@ func (s *Store) Persist(b Batch) error {
 	if err := s.db.Write(wb, syncWrite); err != nil {
 		return fmt.Errorf("store: persist (heights %d..%d): %w", last+1, top, err)
 	}
+	s.remember(b.Committed, top)
 	s.height.Store(top)
 	return nil
+}
+
+// remember keeps the newly committed blocks in recent, forgetting those
+// recentCommitted below top.
+func (s *Store) remember(cbs []types.CommittedBlock, top uint64) {
+	if len(cbs) == 0 {
+		return
+	}
+	s.recentMu.Lock()
+	defer s.recentMu.Unlock()
+	for _, cb := range cbs {
+		s.recent[cb.Block.Height] = cb
+	}
+	for h := range s.recent {
+		if h+recentCommitted <= top {
+			delete(s.recent, h)
+		}
+	}
 }
 
 // dropPending adds to wb the deletion of every pending block with

@@ -47,8 +47,18 @@ func (s *Store) Height() uint64 { return s.height.Load() }
 
 // CommittedBlock returns the committed block at height with its ID and
 // proof. A height above Height (or 0) is ErrNotFound; a height at or below
-// it whose record is missing or fails its checks is ErrCorrupt.
+// it whose record is missing or fails its checks is ErrCorrupt. One of the
+// last blocks this Store committed comes from memory, shared with other
+// readers: callers must not modify it.
 func (s *Store) CommittedBlock(height uint64) (types.CommittedBlock, error) {
+	if height != 0 && height <= s.height.Load() {
+		s.recentMu.Lock()
+		cb, ok := s.recent[height]
+		s.recentMu.Unlock()
+		if ok {
+			return cb, nil
+		}
+	}
 	return s.committed(s.db, height)
 }
 

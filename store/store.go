@@ -35,6 +35,8 @@ import (
 	"github.com/syndtr/goleveldb/leveldb"
 	lerrors "github.com/syndtr/goleveldb/leveldb/errors"
 	"github.com/syndtr/goleveldb/leveldb/opt"
+
+	"github.com/bftkit/bftkit/types"
 )
 
 // formatVersion is the layout of keys.go and codec.go. A store written by
@@ -80,7 +82,17 @@ type Store struct {
 	// height caches the committed height. It is stored after the batch that
 	// wrote it, so a reader that loads h can read every record up to h.
 	height atomic.Uint64
+
+	// recent holds the last recentCommitted committed blocks Persist wrote,
+	// by height: the fresh blocks the node reads back at once (to execute
+	// them, for the HTTP API, for peers catching up) are not decoded and
+	// hashed again. Filled before height is stored.
+	recentMu sync.Mutex
+	recent   map[uint64]types.CommittedBlock
 }
+
+// recentCommitted bounds Store.recent.
+const recentCommitted = 64
 
 // Open opens the store in dir, creating it if dir is absent or empty.
 //
@@ -128,7 +140,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, db: db}
+	s := &Store{dir: dir, db: db, recent: make(map[uint64]types.CommittedBlock)}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)

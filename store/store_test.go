@@ -274,3 +274,23 @@ func TestPersistRefusesMisnamedCommittedBlock(t *testing.T) {
 		require.Equal(t, c[1], got)
 	})
 }
+
+// The last recentCommitted committed blocks are served from memory and
+// older ones from disk; both read back as persisted, and memory stays
+// bounded.
+func TestRecentCommittedBlocksFromMemoryOlderFromDisk(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	c := chain(recentCommitted + 6)
+	for _, cb := range c {
+		require.NoError(t, s.Persist(Batch{Committed: []types.CommittedBlock{cb}}))
+	}
+	require.Len(t, s.recent, recentCommitted)
+	for _, cb := range c {
+		got, err := s.CommittedBlock(cb.Block.Height)
+		require.NoError(t, err)
+		require.Equal(t, cb, got)
+	}
+	_, err := s.CommittedBlock(uint64(len(c)) + 1)
+	require.ErrorIs(t, err, ErrNotFound)
+}
