@@ -5,29 +5,29 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/bftkit/bftkit/node"
+	"github.com/bftkit/bftkit/api"
 )
 
 // apiTimeout bounds one Status or Block call.
 const apiTimeout = 5 * time.Second
 
-// api is the client behind Status and Block, for tools other than the
-// load itself (the testnet launcher's status lines and summary).
-var api = newClient(1, 1)
+// apiClient is the client behind Status and Block, for tools other than
+// the load itself (the testnet launcher's status lines and summary).
+var apiClient = newClient(1, 1)
 
 // Status reads a validator's GET /status.
-func Status(ctx context.Context, endpoint string) (node.Status, error) {
+func Status(ctx context.Context, endpoint string) (api.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	return api.status(ctx, endpoint)
+	return apiClient.status(ctx, endpoint)
 }
 
 // Block reads a validator's GET /block/{height}; a height it has not
 // committed is an error.
-func Block(ctx context.Context, endpoint string, height uint64) (node.BlockResponse, error) {
+func Block(ctx context.Context, endpoint string, height uint64) (api.BlockResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	b, found, err := api.block(ctx, endpoint, height)
+	b, found, err := apiClient.block(ctx, endpoint, height)
 	if err == nil && !found {
 		err = fmt.Errorf("%s has no block at height %d", endpoint, height)
 	}

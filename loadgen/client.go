@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/bftkit/bftkit/node"
+	"github.com/bftkit/bftkit/api"
 )
 
 // Limits on what the client reads back, so that a misbehaving endpoint
@@ -58,8 +58,8 @@ func (c *client) close() { c.hc.CloseIdleConnections() }
 // postTxs sends one batch, waiting at most postTimeout. It returns the
 // status code and the decoded answer (for 200 and 503), or for other
 // codes the node's error message.
-func (c *client) postTxs(ctx context.Context, endpoint string, body []byte) (int, node.TxBatchResponse, string, error) {
-	var res node.TxBatchResponse
+func (c *client) postTxs(ctx context.Context, endpoint string, body []byte) (int, api.TxBatchResponse, string, error) {
+	var res api.TxBatchResponse
 	reqCtx, cancel := context.WithTimeoutCause(ctx, postTimeout, errPostTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, endpoint+"/txs", bytes.NewReader(body))
@@ -84,8 +84,8 @@ func (c *client) postTxs(ctx context.Context, endpoint string, body []byte) (int
 	return code, res, errorMessage(data), nil
 }
 
-func (c *client) status(ctx context.Context, endpoint string) (node.Status, error) {
-	var st node.Status
+func (c *client) status(ctx context.Context, endpoint string) (api.Status, error) {
+	var st api.Status
 	found, err := c.getJSON(ctx, endpoint+"/status", maxAnswerBytes, &st)
 	if err == nil && !found {
 		err = errors.New("HTTP 404: is this a bftkit node?")
@@ -95,7 +95,7 @@ func (c *client) status(ctx context.Context, endpoint string) (node.Status, erro
 
 // block fetches a committed block; found is false while height is not
 // committed yet (404).
-func (c *client) block(ctx context.Context, endpoint string, height uint64) (b node.BlockResponse, found bool, err error) {
+func (c *client) block(ctx context.Context, endpoint string, height uint64) (b api.BlockResponse, found bool, err error) {
 	found, err = c.getJSON(ctx, endpoint+"/block/"+strconv.FormatUint(height, 10), maxBlockBytes, &b)
 	return b, found, err
 }
@@ -148,9 +148,7 @@ func unwrapURLError(err error) error {
 
 // errorMessage extracts {"error": "..."} from a node's error answer.
 func errorMessage(data []byte) string {
-	var e struct {
-		Error string `json:"error"`
-	}
+	var e api.ErrorResponse
 	if json.Unmarshal(data, &e) == nil && e.Error != "" {
 		return e.Error
 	}

@@ -1,9 +1,7 @@
 package loadgen
 
 import (
-	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bftkit/bftkit/node"
+	"github.com/bftkit/bftkit/api"
 )
 
 // fakeNode is a stand-in validator: it admits POST /txs batches into a
@@ -75,7 +73,7 @@ func (f *fakeNode) server(t *testing.T) *httptest.Server {
 	mux.HandleFunc("POST /txs", f.handleTxs)
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
 		f.mu.Lock()
-		st := node.Status{ChainID: "fake", Height: uint64(len(f.blocks))}
+		st := api.Status{ChainID: "fake", Height: uint64(len(f.blocks))}
 		f.mu.Unlock()
 		writeJSON(w, http.StatusOK, st)
 	})
@@ -87,7 +85,7 @@ func (f *fakeNode) server(t *testing.T) *httptest.Server {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no block at height %d", h)})
 			return
 		}
-		writeJSON(w, http.StatusOK, node.BlockResponse{Height: h, Txs: f.blocks[h-1]})
+		writeJSON(w, http.StatusOK, api.BlockResponse{Height: h, Txs: f.blocks[h-1]})
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -116,7 +114,7 @@ func (f *fakeNode) handleTxs(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	txs, err := decodeBatch(data)
+	txs, err := api.DecodeTxBatch(data)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
@@ -136,10 +134,10 @@ func (f *fakeNode) handleTxs(w http.ResponseWriter, r *http.Request) {
 		f.minGapAfter503 = min(f.minGapAfter503, now.Sub(f.last503))
 		f.last503 = time.Time{}
 	}
-	var res node.TxBatchResponse
+	var res api.TxBatchResponse
 	for i, tx := range txs {
 		if f.capacity > 0 && len(f.pending) >= f.capacity {
-			res.Rejected = append(res.Rejected, node.TxBatchRejection{Index: i,
+			res.Rejected = append(res.Rejected, api.TxBatchRejection{Index: i,
 				Error: fmt.Sprintf("mempool full: %d txs (and every later transaction of the batch)", len(f.pending))})
 			f.last503 = now
 			writeJSON(w, http.StatusServiceUnavailable, res)
@@ -171,24 +169,6 @@ func (f *fakeNode) stats() (posts map[string]int, dropped int, minGap time.Durat
 		posts[k] = v
 	}
 	return posts, f.dropped, f.minGapAfter503
-}
-
-// decodeBatch reads node.EncodeTxBatch's format: version byte 1, then per
-// transaction its uvarint length and bytes.
-func decodeBatch(data []byte) ([][]byte, error) {
-	if len(data) == 0 || data[0] != 1 {
-		return nil, errors.New("tx batch: unknown version")
-	}
-	var txs [][]byte
-	for rest := data[1:]; len(rest) > 0; {
-		n, k := binary.Uvarint(rest)
-		if k <= 0 || n == 0 || n > uint64(len(rest)-k) {
-			return nil, errors.New("tx batch: bad length")
-		}
-		txs = append(txs, rest[k:k+int(n)])
-		rest = rest[k+int(n):]
-	}
-	return txs, nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

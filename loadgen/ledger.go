@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bftkit/bftkit/node"
+	"github.com/bftkit/bftkit/api"
 )
 
 // txState is what is known about one submitted transaction.
@@ -165,7 +165,7 @@ func (l *ledger) retained() (now, peak int) {
 // settle records a node's answer for the batch [first, first+n): the
 // listed rejections by index, and every index from cut on rejected with
 // cutMsg (a full mempool refuses the rest of a batch).
-func (l *ledger) settle(first uint64, n int, rejected []node.TxBatchRejection, cut int, cutMsg string) {
+func (l *ledger) settle(first uint64, n int, rejected []api.TxBatchRejection, cut int, cutMsg string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	r := 0

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bftkit/bftkit/node"
+	"github.com/bftkit/bftkit/api"
 	"github.com/stretchr/testify/require"
 )
 
@@ -40,7 +40,7 @@ func TestLedgerForgetsSettledAndKeepsStragglers(t *testing.T) {
 	lost := l.reserve(1)
 	l.lose(lost, 1, "no answer")
 	refused := l.reserve(1)
-	l.settle(refused, 1, []node.TxBatchRejection{{Index: 0, Error: "bad tx"}}, 1, "")
+	l.settle(refused, 1, []api.TxBatchRejection{{Index: 0, Error: "bad tx"}}, 1, "")
 	time.Sleep(2 * time.Millisecond)
 
 	const batches, per = 2000, 100
@@ -79,7 +79,7 @@ func TestLedgerCommitAfterRejectionUncountsTheError(t *testing.T) {
 	l := newLedger(time.Now())
 	first := l.reserve(3)
 	l.lose(first, 2, "POST x/txs: EOF")
-	l.settle(first+2, 1, []node.TxBatchRejection{{Index: 0, Error: "odd"}}, 1, "")
+	l.settle(first+2, 1, []api.TxBatchRejection{{Index: 0, Error: "odd"}}, 1, "")
 	l.commit([]uint64{first}, time.Now())
 	res := l.result(time.Now())
 	require.Equal(t, 1, res.Accepted)

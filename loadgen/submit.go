@@ -9,16 +9,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bftkit/bftkit/node"
+	"github.com/bftkit/bftkit/api"
 )
 
-// The node's POST /txs limits (see node.EncodeTxBatch), and the batch size
-// when submitting unpaced.
 const (
-	nodeMaxBatchTxs   = 10_000
-	nodeMaxBatchBytes = 4 << 20
-	// unpacedBatch is large enough that HTTP overhead is small next to
-	// admission, small enough that a 503 wastes little work.
+	// unpacedBatch is the batch size when submitting unpaced (every batch
+	// is also bounded by the node's POST /txs limits, api.MaxBatchTxs and
+	// api.MaxBatchBytes). It is large enough that HTTP overhead is small
+	// next to admission, small enough that a 503 wastes little work.
 	unpacedBatch = 1000
 	// mempoolFull is how 503 rejections are counted: the node's message
 	// embeds the mempool's size, which would make every one a new kind.
@@ -133,7 +131,7 @@ func newSubmitter(cfg Config, c *client, l *ledger, codec txCodec) *submitter {
 	s := &submitter{
 		cfg: cfg, client: c, ledger: l, codec: codec,
 		freed:    make(chan struct{}, 1),
-		maxBatch: min(nodeMaxBatchTxs, (nodeMaxBatchBytes-1)/(cfg.TxSize+3)), // 3: uvarint length of ≤ 64 KiB
+		maxBatch: min(api.MaxBatchTxs, (api.MaxBatchBytes-1)/(cfg.TxSize+3)), // 3: uvarint length of ≤ 64 KiB
 	}
 	slots := slotsPerEndpoint(cfg.MaxInFlight, len(cfg.Endpoints))
 	for i, u := range cfg.Endpoints {
@@ -284,7 +282,7 @@ func (s *submitter) post(ctx context.Context, ep *endpoint, k int) {
 	ep.inFlight.Add(1)
 	s.inFlight.Go(func() {
 		defer s.release(ep)
-		body := node.EncodeTxBatch(s.codec.batch(first, k))
+		body := api.EncodeTxBatch(s.codec.batch(first, k))
 		code, res, msg, err := s.client.postTxs(ctx, ep.url, body)
 		switch {
 		case err != nil && ctx.Err() != nil:

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/bftkit/bftkit/api"
 	"github.com/bftkit/bftkit/app"
 	"github.com/bftkit/bftkit/crypto"
 	"github.com/bftkit/bftkit/mempool"
@@ -114,10 +115,10 @@ func (c *Config) check() error {
 		return errors.New("node: tick and gossip intervals must be positive")
 	case c.EmptyBlockInterval < 0:
 		return errors.New("node: the empty block interval must not be negative")
-	case c.Mempool.MaxGossipBatchTxs > maxBatchTxs:
-		return fmt.Errorf("node: mempool gossip batches of %d transactions exceed the %d a peer accepts", c.Mempool.MaxGossipBatchTxs, maxBatchTxs)
-	case c.Mempool.MaxGossipBatchBytes+c.Mempool.MaxGossipBatchTxs*binary.MaxVarintLen32+1 > maxBatchBytes:
-		return fmt.Errorf("node: mempool gossip batches of %d bytes exceed the %d a peer accepts", c.Mempool.MaxGossipBatchBytes, maxBatchBytes)
+	case c.Mempool.MaxGossipBatchTxs > api.MaxBatchTxs:
+		return fmt.Errorf("node: mempool gossip batches of %d transactions exceed the %d a peer accepts", c.Mempool.MaxGossipBatchTxs, api.MaxBatchTxs)
+	case c.Mempool.MaxGossipBatchBytes+c.Mempool.MaxGossipBatchTxs*binary.MaxVarintLen32+1 > api.MaxBatchBytes:
+		return fmt.Errorf("node: mempool gossip batches of %d bytes exceed the %d a peer accepts", c.Mempool.MaxGossipBatchBytes, api.MaxBatchBytes)
 	case c.VerifyWorkers <= 0 || c.BlockRequestsPerSecond <= 0:
 		return errors.New("node: verify workers and block request rate must be positive")
 	}

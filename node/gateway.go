@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bftkit/bftkit/api"
 	"github.com/bftkit/bftkit/app"
 	"github.com/bftkit/bftkit/p2p"
 	"github.com/bftkit/bftkit/types"
@@ -165,7 +166,7 @@ func (g *gateway) expectBlocks(peer types.ValidatorIndex, k uint32) {
 // intake goroutine; a full intake drops it (its txs are still held by
 // the peers that gossiped them).
 func (g *gateway) takeTxBatch(data []byte) error {
-	txs, err := decodeTxBatch(data)
+	txs, err := api.DecodeTxBatch(data)
 	if err != nil {
 		g.metrics.rejected.WithLabelValues("tx_batch").Inc()
 		return err

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bftkit/bftkit/api"
 	"github.com/bftkit/bftkit/app"
 	"github.com/bftkit/bftkit/mempool"
 	"github.com/bftkit/bftkit/store"
@@ -82,10 +83,6 @@ func (n *Node) routes() http.Handler {
 	return mux
 }
 
-type apiError struct {
-	Error string `json:"error"`
-}
-
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
@@ -93,22 +90,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeError(w http.ResponseWriter, code int, format string, args ...any) {
-	writeJSON(w, code, apiError{Error: fmt.Sprintf(format, args...)})
+	writeJSON(w, code, api.ErrorResponse{Error: fmt.Sprintf(format, args...)})
 }
 
 func (n *Node) handleStatus(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, n.Status())
-}
-
-// TxResponse answers POST /tx.
-type TxResponse struct {
-	Hash string `json:"hash"`
-	// Status is submitted (async), accepted (sync), rejected, pending
-	// (commit wait ran out), committed or dropped.
-	Status string `json:"status"`
-	Height uint64 `json:"height,omitempty"`
-	Code   uint32 `json:"code,omitempty"`
-	Log    string `json:"log,omitempty"`
 }
 
 // handleTx takes the raw request body as one transaction. mode is async
@@ -154,7 +140,7 @@ func (n *Node) handleTx(w http.ResponseWriter, r *http.Request) {
 			n.writeAddError(w, hash, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, TxResponse{Hash: hash.String(), Status: "accepted"})
+		writeJSON(w, http.StatusOK, api.TxResponse{Hash: hash.String(), Status: "accepted"})
 	case "commit":
 		n.addAndWait(w, r, tx, hash, wait)
 	}
@@ -189,7 +175,7 @@ func (n *Node) addAsync(w http.ResponseWriter, tx []byte, hash mempool.TxHash) {
 			n.asyncFailures.put(hash, err.Error())
 		}
 	}()
-	writeJSON(w, http.StatusAccepted, TxResponse{Hash: hash.String(), Status: "submitted"})
+	writeJSON(w, http.StatusAccepted, api.TxResponse{Hash: hash.String(), Status: "submitted"})
 }
 
 // addAndWait admits tx and waits for its final outcome. It subscribes
@@ -217,13 +203,13 @@ func (n *Node) addAndWait(w http.ResponseWriter, r *http.Request, tx []byte, has
 		}
 		writeJSON(w, http.StatusOK, outcomeResponse(hash, o))
 	case <-ctx.Done():
-		writeJSON(w, http.StatusAccepted, TxResponse{Hash: hash.String(), Status: "pending",
+		writeJSON(w, http.StatusAccepted, api.TxResponse{Hash: hash.String(), Status: "pending",
 			Log: fmt.Sprintf("not committed within %s; poll GET /tx/%s", wait, hash)})
 	}
 }
 
-func outcomeResponse(hash mempool.TxHash, o mempool.Outcome) TxResponse {
-	res := TxResponse{Hash: hash.String(), Status: o.Status.String(), Height: o.Height}
+func outcomeResponse(hash mempool.TxHash, o mempool.Outcome) api.TxResponse {
+	res := api.TxResponse{Hash: hash.String(), Status: o.Status.String(), Height: o.Height}
 	if o.Status == mempool.Dropped {
 		res.Log = o.Reason.String()
 		if o.Detail != "" {
@@ -239,7 +225,7 @@ func (n *Node) writeAddError(w http.ResponseWriter, hash mempool.TxHash, err err
 	var rejected *mempool.RejectedError
 	switch {
 	case errors.As(err, &rejected):
-		writeJSON(w, http.StatusUnprocessableEntity, TxResponse{Hash: hash.String(), Status: "rejected", Code: rejected.Code, Log: rejected.Log})
+		writeJSON(w, http.StatusUnprocessableEntity, api.TxResponse{Hash: hash.String(), Status: "rejected", Code: rejected.Code, Log: rejected.Log})
 	case errors.Is(err, mempool.ErrDuplicate):
 		writeError(w, http.StatusConflict, "%v", err)
 	case errors.Is(err, mempool.ErrTxTooLarge):
@@ -253,52 +239,38 @@ func (n *Node) writeAddError(w http.ResponseWriter, hash mempool.TxHash, err err
 	}
 }
 
-// TxBatchResponse answers POST /txs.
-type TxBatchResponse struct {
-	Accepted int `json:"accepted"`
-	// Rejected lists the transactions not admitted, by position in the
-	// batch; a full mempool rejects the rest of the batch with one entry.
-	Rejected []TxBatchRejection `json:"rejected,omitempty"`
-}
-
-// TxBatchRejection is one transaction of a batch the mempool refused.
-type TxBatchRejection struct {
-	Index int    `json:"index"`
-	Error string `json:"error"`
-}
-
 // handleTxBatch admits many transactions in one request (mode sync): the
-// body is a batch in the transaction-gossip format (EncodeTxBatch). Load
+// body is a batch in the transaction-gossip format (api.EncodeTxBatch). Load
 // generators use it: one HTTP request per transaction would cost more CPU
 // than consensus on a small machine.
 func (n *Node) handleTxBatch(w http.ResponseWriter, r *http.Request) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBatchBytes))
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, api.MaxBatchBytes))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, "batch exceeds %d bytes", maxBatchBytes)
+		writeError(w, http.StatusRequestEntityTooLarge, "batch exceeds %d bytes", api.MaxBatchBytes)
 		return
 	case err != nil:
 		writeError(w, http.StatusBadRequest, "reading the body: %v", err)
 		return
 	}
-	txs, err := decodeTxBatch(data)
+	txs, err := api.DecodeTxBatch(data)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	var res TxBatchResponse
+	var res api.TxBatchResponse
 	for i, tx := range txs {
 		_, err := n.mempool.Add(r.Context(), tx, mempool.Local)
 		switch {
 		case err == nil:
 			res.Accepted++
 		case errors.Is(err, mempool.ErrMempoolFull):
-			res.Rejected = append(res.Rejected, TxBatchRejection{Index: i, Error: err.Error() + " (and every later transaction of the batch)"})
+			res.Rejected = append(res.Rejected, api.TxBatchRejection{Index: i, Error: err.Error() + " (and every later transaction of the batch)"})
 			writeJSON(w, http.StatusServiceUnavailable, res)
 			return
 		default:
-			res.Rejected = append(res.Rejected, TxBatchRejection{Index: i, Error: err.Error()})
+			res.Rejected = append(res.Rejected, api.TxBatchRejection{Index: i, Error: err.Error()})
 		}
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -313,28 +285,13 @@ func (n *Node) handleTxStatus(w http.ResponseWriter, r *http.Request) {
 	o, ok := n.mempool.Status(hash)
 	if !ok {
 		if reason, failed := n.asyncFailures.get(hash); failed {
-			writeJSON(w, http.StatusOK, TxResponse{Hash: hash.String(), Status: "rejected", Log: reason})
+			writeJSON(w, http.StatusOK, api.TxResponse{Hash: hash.String(), Status: "rejected", Log: reason})
 			return
 		}
 		writeError(w, http.StatusNotFound, "transaction %s is unknown to this node (never seen, or forgotten)", hash)
 		return
 	}
 	writeJSON(w, http.StatusOK, outcomeResponse(hash, o))
-}
-
-// BlockResponse answers GET /block/{height}.
-type BlockResponse struct {
-	Height        uint64 `json:"height"`
-	ID            string `json:"id"`
-	ParentID      string `json:"parent_id"`
-	View          uint64 `json:"view"`
-	Proposer      uint32 `json:"proposer"`
-	ParentAppHash string `json:"parent_app_hash,omitempty"`
-	// AppHash is the application hash after executing this block, when
-	// this node executed it recently.
-	AppHash string   `json:"app_hash,omitempty"`
-	Txs     [][]byte `json:"txs"` // base64 in JSON
-	Proof   []byte   `json:"proof,omitempty"`
 }
 
 func (n *Node) handleBlock(w http.ResponseWriter, r *http.Request) {
@@ -353,7 +310,7 @@ func (n *Node) handleBlock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b := cb.Block
-	res := BlockResponse{
+	res := api.BlockResponse{
 		Height: b.Height, ID: cb.ID.Hex(), ParentID: b.ParentID.Hex(), View: b.View,
 		Proposer: uint32(b.Proposer), ParentAppHash: fmt.Sprintf("%x", b.ParentAppHash),
 		Txs: txBytes(b.Txs), Proof: cb.Proof,
@@ -364,28 +321,12 @@ func (n *Node) handleBlock(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// ValidatorInfo is one entry of GET /validators.
-type ValidatorInfo struct {
-	Index   types.ValidatorIndex `json:"index"`
-	Name    string               `json:"name,omitempty"`
-	PubKey  string               `json:"pub_key"`
-	PeerID  string               `json:"peer_id"`
-	Address string               `json:"address,omitempty"`
-}
-
 func (n *Node) handleValidators(w http.ResponseWriter, _ *http.Request) {
-	out := make([]ValidatorInfo, len(n.cfg.Genesis.Validators))
+	out := make([]api.ValidatorInfo, len(n.cfg.Genesis.Validators))
 	for i, v := range n.cfg.Genesis.Validators {
-		out[i] = ValidatorInfo{Index: types.ValidatorIndex(i), Name: v.Name, PubKey: v.PubKey, PeerID: v.PeerID, Address: v.Address}
+		out[i] = api.ValidatorInfo{Index: types.ValidatorIndex(i), Name: v.Name, PubKey: v.PubKey, PeerID: v.PeerID, Address: v.Address}
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// QueryResponse answers GET /query.
-type QueryResponse struct {
-	Key    string `json:"key"`
-	Value  string `json:"value"`
-	Height uint64 `json:"height"`
 }
 
 func (n *Node) handleQuery(w http.ResponseWriter, r *http.Request) {
@@ -403,7 +344,7 @@ func (n *Node) handleQuery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, queryStatus(res.Code), "%s", res.Log)
 		return
 	}
-	writeJSON(w, http.StatusOK, QueryResponse{Key: key, Value: string(res.Value), Height: res.Height})
+	writeJSON(w, http.StatusOK, api.QueryResponse{Key: key, Value: string(res.Value), Height: res.Height})
 }
 
 // queryStatus maps the kvstore's not-found code to 404; other apps' codes

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bftkit/bftkit/api"
 	"github.com/bftkit/bftkit/mempool"
 	"github.com/bftkit/bftkit/p2p"
 	"github.com/bftkit/bftkit/store"
@@ -39,7 +40,7 @@ type Node struct {
 	exec     *executor
 	blocks   *blockServer
 
-	status atomic.Pointer[Status]
+	status atomic.Pointer[api.Status]
 	local  chan types.Message // messages the engine addressed to itself
 	txIn   chan txBatch       // batches from peers, for the mempool
 	// asyncAdds bounds POST /tx?mode=async submissions still in CheckTx;

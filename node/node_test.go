@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bftkit/bftkit/api"
 	"github.com/bftkit/bftkit/app"
 	"github.com/bftkit/bftkit/crypto"
 	"github.com/bftkit/bftkit/p2p"
@@ -22,12 +23,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func post(t testing.TB, n *Node, path, body string) (int, TxResponse) {
+func post(t testing.TB, n *Node, path, body string) (int, api.TxResponse) {
 	t.Helper()
 	res, err := http.Post("http://"+n.HTTPAddr()+path, "application/octet-stream", strings.NewReader(body))
 	require.NoError(t, err)
 	defer res.Body.Close()
-	var out TxResponse
+	var out api.TxResponse
 	data, _ := io.ReadAll(res.Body)
 	_ = json.Unmarshal(data, &out)
 	return res.StatusCode, out
@@ -43,9 +44,9 @@ func get(t testing.TB, n *Node, path string) (int, []byte) {
 	return res.StatusCode, data
 }
 
-func query(t testing.TB, n *Node, key string) (int, QueryResponse) {
+func query(t testing.TB, n *Node, key string) (int, api.QueryResponse) {
 	code, data := get(t, n, "/query?key="+url.QueryEscape(key))
-	var q QueryResponse
+	var q api.QueryResponse
 	_ = json.Unmarshal(data, &q)
 	return code, q
 }
@@ -199,12 +200,12 @@ func TestHTTPRejectsMalformedInputWith4xx(t *testing.T) {
 	require.Equal(t, http.StatusConflict, code, "a committed tx is a duplicate")
 	code, body := get(t, n, fmt.Sprintf("/block/%d", res.Height))
 	require.Equal(t, http.StatusOK, code)
-	var b BlockResponse
+	var b api.BlockResponse
 	require.NoError(t, json.Unmarshal(body, &b))
 	require.Contains(t, b.Txs, []byte("hello=world"))
 	code, body = get(t, n, "/validators")
 	require.Equal(t, http.StatusOK, code)
-	var vals []ValidatorInfo
+	var vals []api.ValidatorInfo
 	require.NoError(t, json.Unmarshal(body, &vals))
 	require.Len(t, vals, 4)
 	code, body = get(t, n, "/metrics")

@@ -3,34 +3,13 @@ package node
 import (
 	"encoding/hex"
 
+	"github.com/bftkit/bftkit/api"
 	"github.com/bftkit/bftkit/types"
 )
 
 // Version is the node software version reported to the application and
 // over the API.
 const Version = "0.1.0-dev"
-
-// Status is what GET /status reports. The Ready loop publishes a fresh
-// one every tick, so readers never touch the engine.
-type Status struct {
-	ChainID   string               `json:"chain_id"`
-	Protocol  string               `json:"protocol"`
-	Validator types.ValidatorIndex `json:"validator_index"`
-	// Height is the last committed height; AppHeight the last the
-	// application executed (it may lag by a few blocks).
-	Height      uint64                 `json:"height"`
-	LastBlockID string                 `json:"last_block_id"`
-	AppHeight   uint64                 `json:"app_height"`
-	AppHash     string                 `json:"app_hash"`
-	View        uint64                 `json:"view"`
-	Leader      types.ValidatorIndex   `json:"leader"`
-	Peers       []types.ValidatorIndex `json:"peers"`
-	MempoolTxs  int                    `json:"mempool_txs"`
-	Validators  int                    `json:"validators"`
-	// Quorum is how many validators the protocol needs to commit: 2f+1
-	// for HotStuff and PBFT, a majority for Raft.
-	Quorum int `json:"quorum"`
-}
 
 func (n *Node) publishStatus() {
 	view := n.proto.view()
@@ -45,7 +24,7 @@ func (n *Node) publishStatus() {
 	if peers == nil {
 		peers = []types.ValidatorIndex{} // [] in JSON, not null
 	}
-	n.status.Store(&Status{
+	n.status.Store(&api.Status{
 		ChainID: n.cfg.Genesis.ChainID, Protocol: n.proto.name, Validator: n.cfg.Self,
 		Height: height, LastBlockID: last,
 		View: view, Leader: n.proto.leader(view),
@@ -53,8 +32,10 @@ func (n *Node) publishStatus() {
 	})
 }
 
-// Status returns the latest published status.
-func (n *Node) Status() Status {
+// Status returns the latest published status, what GET /status
+// reports. The Ready loop publishes a fresh one every tick, so readers
+// never touch the engine.
+func (n *Node) Status() api.Status {
 	s := *n.status.Load()
 	// The application advances on its own goroutine; read it fresh.
 	app := n.exec.state.Load()

@@ -3,6 +3,7 @@ package node
 import (
 	"time"
 
+	"github.com/bftkit/bftkit/api"
 	"github.com/bftkit/bftkit/mempool"
 	"github.com/bftkit/bftkit/p2p"
 )
@@ -26,7 +27,7 @@ func (n *Node) runTxGossip() {
 		if len(batch) == 0 {
 			continue
 		}
-		if err := n.net.Publish(p2p.Txs, EncodeTxBatch(batch)); err != nil {
+		if err := n.net.Publish(p2p.Txs, api.EncodeTxBatch(batch)); err != nil {
 			n.log.Debug("tx batch not gossiped", "txs", len(batch), "err", err)
 		}
 	}

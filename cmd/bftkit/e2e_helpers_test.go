@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bftkit/bftkit/api"
 	"github.com/bftkit/bftkit/internal/ports"
 	"github.com/bftkit/bftkit/loadgen"
 	"github.com/bftkit/bftkit/node"
@@ -342,18 +343,18 @@ func (c *localCluster) endpoints(nodes ...int) []string {
 	return out
 }
 
-func (c *localCluster) status(i int) (node.Status, error) {
+func (c *localCluster) status(i int) (api.Status, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	return loadgen.Status(ctx, c.eps[i])
 }
 
 // mustStatus is validator i's status, failing the test if it cannot be had.
-func (c *localCluster) mustStatus(i int) node.Status {
+func (c *localCluster) mustStatus(i int) api.Status {
 	c.t.Helper()
 	var err error
 	for range 3 {
-		var s node.Status
+		var s api.Status
 		if s, err = c.status(i); err == nil {
 			return s
 		}
@@ -361,7 +362,7 @@ func (c *localCluster) mustStatus(i int) node.Status {
 		time.Sleep(100 * time.Millisecond)
 	}
 	c.t.Fatalf("validator %d: %v", i, err)
-	return node.Status{}
+	return api.Status{}
 }
 
 // waitHeight waits until every running validator's application has
@@ -375,7 +376,7 @@ func (c *localCluster) waitHeight(h uint64, within time.Duration) map[int]uint64
 func (c *localCluster) waitHeightOn(nodes []int, h uint64, within time.Duration) map[int]uint64 {
 	c.t.Helper()
 	return c.waitUntil(nodes, within, fmt.Sprintf("app_height ≥ %d", h),
-		func(s node.Status) bool { return s.AppHeight >= h })
+		func(s api.Status) bool { return s.AppHeight >= h })
 }
 
 // waitCommitted waits until the given validators' committed height
@@ -383,13 +384,13 @@ func (c *localCluster) waitHeightOn(nodes []int, h uint64, within time.Duration)
 func (c *localCluster) waitCommitted(nodes []int, h uint64, within time.Duration) {
 	c.t.Helper()
 	c.waitUntil(nodes, within, fmt.Sprintf("height ≥ %d", h),
-		func(s node.Status) bool { return s.Height >= h })
+		func(s api.Status) bool { return s.Height >= h })
 }
 
 // waitUntil polls the given validators' status until ok holds for all of
 // them (errors are retried: a node busy catching up may answer slowly),
 // and returns their app heights.
-func (c *localCluster) waitUntil(nodes []int, within time.Duration, what string, ok func(node.Status) bool) map[int]uint64 {
+func (c *localCluster) waitUntil(nodes []int, within time.Duration, what string, ok func(api.Status) bool) map[int]uint64 {
 	c.t.Helper()
 	deadline := time.Now().Add(within)
 	got := map[int]uint64{}
@@ -502,8 +503,8 @@ func (c *localCluster) requireAgreementOn(nodes []int, upTo uint64) []string {
 
 // fetchChains reads /block/h for h in from..to from each validator, one
 // goroutine per validator.
-func (c *localCluster) fetchChains(nodes []int, from, to uint64) (map[int][]node.BlockResponse, error) {
-	out := make(map[int][]node.BlockResponse, len(nodes))
+func (c *localCluster) fetchChains(nodes []int, from, to uint64) (map[int][]api.BlockResponse, error) {
+	out := make(map[int][]api.BlockResponse, len(nodes))
 	errs := make([]error, len(nodes))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -511,7 +512,7 @@ func (c *localCluster) fetchChains(nodes []int, from, to uint64) (map[int][]node
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			bs := make([]node.BlockResponse, 0, to-from+1)
+			bs := make([]api.BlockResponse, 0, to-from+1)
 			for h := from; h <= to; h++ {
 				b, err := e2eFetchBlock(ctx, c.eps[i], h)
 				if err != nil {
@@ -531,10 +532,10 @@ func (c *localCluster) fetchChains(nodes []int, from, to uint64) (map[int][]node
 
 // e2eFetchBlock retries a block read a few times: a validator under
 // load can miss the client's 2 s timeout once.
-func e2eFetchBlock(ctx context.Context, ep string, h uint64) (node.BlockResponse, error) {
+func e2eFetchBlock(ctx context.Context, ep string, h uint64) (api.BlockResponse, error) {
 	var err error
 	for range 3 {
-		var b node.BlockResponse
+		var b api.BlockResponse
 		if b, err = loadgen.Block(ctx, ep, h); err == nil {
 			return b, nil
 		}
@@ -543,7 +544,7 @@ func e2eFetchBlock(ctx context.Context, ep string, h uint64) (node.BlockResponse
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return node.BlockResponse{}, err
+	return api.BlockResponse{}, err
 }
 
 // blockIDs reads validator i's block IDs at heights from..to.

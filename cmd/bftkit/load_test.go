@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/bftkit/bftkit/node"
+	"github.com/bftkit/bftkit/api"
 )
 
 // newLoadFakeNode is the least of a validator `bftkit load` needs: POST
@@ -26,22 +25,20 @@ func newLoadFakeNode(t *testing.T) *httptest.Server {
 	mux.HandleFunc("POST /txs", func(w http.ResponseWriter, r *http.Request) {
 		var body bytes.Buffer
 		_, _ = body.ReadFrom(r.Body)
-		data := body.Bytes()
-		var txs [][]byte
-		for rest := data[1:]; len(rest) > 0; { // version byte, then uvarint length + bytes per tx
-			n, k := binary.Uvarint(rest)
-			txs = append(txs, rest[k:k+int(n)])
-			rest = rest[k+int(n):]
+		txs, err := api.DecodeTxBatch(body.Bytes())
+		if err != nil {
+			http.Error(w, `{"error":"bad batch"}`, http.StatusBadRequest)
+			return
 		}
 		mu.Lock()
 		blocks = append(blocks, txs)
 		mu.Unlock()
-		_ = json.NewEncoder(w).Encode(node.TxBatchResponse{Accepted: len(txs)})
+		_ = json.NewEncoder(w).Encode(api.TxBatchResponse{Accepted: len(txs)})
 	})
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
-		_ = json.NewEncoder(w).Encode(node.Status{Height: uint64(len(blocks))})
+		_ = json.NewEncoder(w).Encode(api.Status{Height: uint64(len(blocks))})
 	})
 	mux.HandleFunc("GET /block/{height}", func(w http.ResponseWriter, r *http.Request) {
 		h, _ := strconv.Atoi(r.PathValue("height"))
@@ -51,7 +48,7 @@ func newLoadFakeNode(t *testing.T) *httptest.Server {
 			http.Error(w, `{"error":"not yet"}`, http.StatusNotFound)
 			return
 		}
-		_ = json.NewEncoder(w).Encode(node.BlockResponse{Height: uint64(h), Txs: blocks[h-1]})
+		_ = json.NewEncoder(w).Encode(api.BlockResponse{Height: uint64(h), Txs: blocks[h-1]})
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

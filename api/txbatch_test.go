@@ -1,4 +1,4 @@
-package node
+package api
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 
 func TestTxBatchRoundTripAndLimits(t *testing.T) {
 	txs := [][]byte{[]byte("a=1"), bytes.Repeat([]byte("x"), 300), []byte("z")}
-	got, err := decodeTxBatch(EncodeTxBatch(txs))
+	got, err := DecodeTxBatch(EncodeTxBatch(txs))
 	require.NoError(t, err)
 	require.Equal(t, txs, got)
 
@@ -21,9 +21,9 @@ func TestTxBatchRoundTripAndLimits(t *testing.T) {
 		"truncated":      EncodeTxBatch(txs)[:10],
 		"zero-length tx": {txBatchVersion, 0},
 		"oversized tx":   EncodeTxBatch([][]byte{make([]byte, types.MaxTxBytes+1)}),
-		"too large":      make([]byte, maxBatchBytes+1),
+		"too large":      make([]byte, MaxBatchBytes+1),
 	} {
-		_, err := decodeTxBatch(data)
+		_, err := DecodeTxBatch(data)
 		require.Error(t, err, name)
 	}
 }
@@ -35,11 +35,11 @@ func FuzzDecodeTxBatch(f *testing.F) {
 	f.Add(EncodeTxBatch([][]byte{[]byte("a=1"), []byte("b=2")}))
 	f.Add([]byte{txBatchVersion, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		txs, err := decodeTxBatch(data)
+		txs, err := DecodeTxBatch(data)
 		if err != nil {
 			return
 		}
-		again, err := decodeTxBatch(EncodeTxBatch(txs))
+		again, err := DecodeTxBatch(EncodeTxBatch(txs))
 		require.NoError(t, err)
 		require.Equal(t, txs, again)
 	})
