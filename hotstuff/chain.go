@@ -1,6 +1,8 @@
 package hotstuff
 
 import (
+	"fmt"
+
 	"bytes"
 	"slices"
 
@@ -78,7 +80,7 @@ func (e *Engine) heightOf(id types.BlockID) uint64 {
 // and the commit waits: execution never has a gap.
 func (e *Engine) tryCommit() {
 	target, ok := e.block(e.commitTarget)
-	if e.halted || !ok || target.Height <= e.committedHeight {
+	if e.halted != nil || !ok || target.Height <= e.committedHeight {
 		return
 	}
 	chain := make([]types.CommittedBlock, target.Height-e.committedHeight)
@@ -97,7 +99,8 @@ func (e *Engine) tryCommit() {
 		// more than f replicas are Byzantine. Applying it would fork this
 		// replica's own history, so it halts commits instead (and the
 		// simulator's liveness check reports the stall).
-		e.halted = true
+		e.halted = fmt.Errorf("hotstuff: the decided block %v at height %d does not extend the committed block %v at height %d",
+			e.commitTarget, target.Height, e.committedID, e.committedHeight)
 		return
 	}
 	e.out.Committed = append(e.out.Committed, chain...)

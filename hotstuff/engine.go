@@ -128,7 +128,7 @@ type Engine struct {
 	committedID     types.BlockID
 	commitTarget    types.BlockID // highest block the commit rule decided
 	commitProof     []byte
-	halted          bool              // a decided chain conflicted with a commit
+	halted          error             // why a decided chain conflicted with a commit; nil while running
 	pendingQC       *types.QuorumCert // highest QC whose block is still missing
 
 	ticksInView  int
@@ -191,10 +191,13 @@ func New(cfg Config, r Restored) (*Engine, error) {
 	return e, nil
 }
 
-// Halted reports whether the replica stopped committing because a decided
-// chain conflicted with what it had committed (possible only with more
-// than f Byzantine replicas).
-func (e *Engine) Halted() bool { return e.halted }
+// Halted is nil while the replica runs, and the reason once it stopped
+// committing because a decided chain conflicted with what it had
+// committed (possible only with more than f Byzantine replicas).
+func (e *Engine) Halted() error { return e.halted }
+
+// Position is the replica's view and that view's leader.
+func (e *Engine) Position() (uint64, types.ValidatorIndex) { return e.s.View, e.leader(e.s.View) }
 
 // BlocksHeld is how many blocks the engine keeps in memory.
 func (e *Engine) BlocksHeld() int { return len(e.blocks) }

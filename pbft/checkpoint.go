@@ -49,7 +49,8 @@ func (e *Engine) checkStable() {
 		return
 	}
 	if own, ok := e.cpDigests[cert.Seq]; ok && own != cert.Digest {
-		e.halted = true // 2f+1 replicas executed a different history
+		// 2f+1 replicas executed a different history.
+		e.halted = fmt.Errorf("pbft: own history %x at checkpoint %d differs from the %x 2f+1 replicas signed", own[:8], cert.Seq, cert.Digest[:8])
 		return
 	}
 	e.makeStable(cert)

@@ -73,7 +73,7 @@ type Engine struct {
 	recent    map[uint64]types.CommittedBlock
 	recentIDs map[types.BlockID]uint64
 	fetched   map[uint64]*types.PBFTCommitted // proven blocks waiting for their turn
-	halted    bool
+	halted    error                           // why the replica stopped; nil while it runs
 
 	// Vote counting.
 	prepares, commits  VoteCollector
@@ -163,9 +163,13 @@ func (e *Engine) restoreCommitted(tail []types.CommittedBlock) error {
 	return nil
 }
 
-// Halted reports whether the replica stopped because its history conflicts
-// with what a quorum decided: more than f replicas are faulty, or it is.
-func (e *Engine) Halted() bool { return e.halted }
+// Halted is nil while the replica runs, and the reason once it stopped
+// because its history conflicts with what a quorum decided: more than f
+// replicas are faulty, or it is.
+func (e *Engine) Halted() error { return e.halted }
+
+// Position is the replica's view and that view's primary.
+func (e *Engine) Position() (uint64, types.ValidatorIndex) { return e.view, e.primary(e.view) }
 
 // Status is a snapshot of a replica's position, for status pages and
 // tests.
@@ -238,8 +242,8 @@ func (e *Engine) storeBlock(b *types.Block) {
 
 // Step delivers one verified message.
 func (e *Engine) Step(m types.Message) error {
-	if e.halted {
-		return ErrHalted
+	if e.halted != nil {
+		return fmt.Errorf("%w: %w", ErrHalted, e.halted)
 	}
 	if int(m.From) >= e.cfg.N || m.From == e.cfg.ID {
 		return fmt.Errorf("pbft: message from %d, not a peer of replica %d of %d", m.From, e.cfg.ID, e.cfg.N)
@@ -306,7 +310,7 @@ func validPayload(b *types.Block, limits func(*types.Block) error) error {
 // is the primary, the number is inside the window and the pipeline has
 // room.
 func (e *Engine) maybeRequestPayload() {
-	if e.halted || e.awaitingPayload || !e.isPrimary() {
+	if e.halted != nil || e.awaitingPayload || !e.isPrimary() {
 		return
 	}
 	seq := max(e.nextSeq, e.executed+1)

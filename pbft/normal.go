@@ -184,7 +184,7 @@ func (e *Engine) checkCommitted(s *slot) {
 	if s.seq <= e.executed {
 		// Decided again after a view change: it must be what executed.
 		if cb, ok := e.recent[s.seq]; ok && cb.ID != s.prepared.Digest {
-			e.halted = true
+			e.halted = fmt.Errorf("pbft: %d decided again as %v after executing %v", s.seq, s.prepared.Digest, cb.ID)
 		}
 		return
 	}
@@ -195,7 +195,7 @@ func (e *Engine) checkCommitted(s *slot) {
 // the next number executes once it is committed-local with its block at
 // hand, or arrived from a peer with its commit certificate.
 func (e *Engine) execute() {
-	for !e.halted {
+	for e.halted == nil {
 		next := e.executed + 1
 		var b *types.Block
 		var cert *types.PBFTCert
@@ -229,11 +229,13 @@ func (e *Engine) commitBlock(b *types.Block, cert *types.PBFTCert) {
 		e.dirty()
 	}
 	if e.catchUp != nil && seq == e.catchUp.target && e.history != e.catchUp.digest {
-		e.halted = true // f+1 replicas vouch for a different history
+		// f+1 replicas vouch for a different history.
+		e.halted = fmt.Errorf("pbft: after state transfer to %d the history is %x, not the %x f+1 replicas vouched for", seq, e.history[:8], e.catchUp.digest[:8])
 		return
 	}
 	if seq == e.low && e.stable != nil && e.history != e.stable.Digest {
-		e.halted = true // a quorum's stable checkpoint says otherwise
+		// A quorum's stable checkpoint says otherwise.
+		e.halted = fmt.Errorf("pbft: history %x at %d differs from the stable checkpoint's %x", e.history[:8], seq, e.stable.Digest[:8])
 		return
 	}
 	if seq%e.cfg.CheckpointInterval == 0 {

@@ -6,7 +6,7 @@ import "github.com/bftkit/bftkit/types"
 // resends that make up for lost messages.
 func (e *Engine) Tick() {
 	e.now++
-	if e.halted {
+	if e.halted != nil {
 		return
 	}
 	e.idle++

@@ -1,6 +1,7 @@
 package hotstuffsim_test
 
 import (
+	"github.com/bftkit/bftkit/protocol"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -47,12 +48,12 @@ func newCanaryB(t *testing.T, rules hotstuff.Rules) *canaryB {
 		cfg.Rules, cfg.Leaders = rules, leaders
 	}})
 	inner := p.New
-	p.New = func(env sim.NodeEnv) types.Engine {
-		e := inner(env)
+	p.New = func(env protocol.Env) (protocol.Engine, error) {
+		e, err := inner(env)
 		c.engines[env.ID] = e.(*hotstuff.Engine)
-		return e
+		return e, err
 	}
-	p.Behaviours = map[string]sim.Behaviour{"canary-b": func(e types.Engine, env sim.NodeEnv) types.Engine {
+	p.Behaviours = protocol.Catalogue{"canary-b": func(e protocol.Engine, env protocol.Env) protocol.Engine {
 		c.byz = newScriptedNode(e, env, leaders)
 		return c.byz
 	}}

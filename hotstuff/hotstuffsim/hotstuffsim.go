@@ -1,15 +1,14 @@
 // Package hotstuffsim runs the HotStuff engine in the simulator: the
-// simulator protocol, its gateway check, its safety-state oracle, and the
-// Byzantine behaviours by name. It is separate from package hotstuff so
-// that the engine never imports the simulator.
+// engine's own descriptor (as the node runs it) with shorter timeouts, its
+// safety-state oracle, its Byzantine catalogue (package hotstuffbyz) and
+// Twins. It is separate from package hotstuff so that the engine never
+// imports the simulator.
 package hotstuffsim
 
 import (
-	"fmt"
-
 	"github.com/bftkit/bftkit/hotstuff"
+	"github.com/bftkit/bftkit/hotstuff/hotstuffbyz"
 	"github.com/bftkit/bftkit/testnet/sim"
-	"github.com/bftkit/bftkit/types"
 )
 
 // Options tune the engine the simulator builds; nil fields keep the
@@ -18,25 +17,18 @@ type Options struct {
 	Mutate func(*hotstuff.Config)
 }
 
-// Protocol is HotStuff as the simulator runs it.
+// Protocol is HotStuff as the simulator runs it: the node's descriptor,
+// with shorter timeouts.
 func Protocol(opts Options) *sim.Protocol {
 	return &sim.Protocol{
-		Name: "hotstuff",
-		New: func(env sim.NodeEnv) types.Engine {
-			cfg := hotstuff.DefaultConfig(env.ID, env.N, env.ChainID, env.Signer, env.Scheme)
+		Descriptor: hotstuff.Descriptor(func(cfg *hotstuff.Config) {
 			cfg.BaseTimeoutTicks, cfg.MaxTimeoutTicks = 12, 96
 			if opts.Mutate != nil {
-				opts.Mutate(&cfg)
+				opts.Mutate(cfg)
 			}
-			e, err := hotstuff.New(cfg, hotstuff.Restored{Safety: env.Durable.SafetyState, Blocks: env.Durable.Blocks, Committed: env.Durable.Committed})
-			if err != nil {
-				panic(fmt.Sprintf("hotstuffsim: %v", err)) // the simulator's own config is wrong
-			}
-			return e
-		},
-		Behaviours: Behaviours,
+		}),
+		Behaviours: hotstuffbyz.Behaviours,
 		Validate:   sim.ParentLinked,
 		CheckReady: hotstuff.CheckReady,
-		Verify:     hotstuff.VerifyMessage,
 	}
 }

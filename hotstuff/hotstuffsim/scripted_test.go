@@ -1,17 +1,17 @@
 package hotstuffsim_test
 
 import (
+	"github.com/bftkit/bftkit/protocol"
 	"slices"
 
 	"github.com/bftkit/bftkit/hotstuff"
 	"github.com/bftkit/bftkit/qc"
-	"github.com/bftkit/bftkit/testnet/sim"
 	"github.com/bftkit/bftkit/types"
 )
 
 // scriptedNode is a Byzantine node that a test drives step by step, for
 // schedules too precise for a behaviour that only rewrites what an honest
-// engine sends. It is built on sim.Rewriter: the honest engine inside keeps
+// engine sends. It is built on protocol.Rewriter: the honest engine inside keeps
 // running, so the node stays an ordinary simulator node, but everything
 // that engine sends is dropped. The node's only messages are the ones the
 // script asks for, signed with its own key. It observes what reaches it
@@ -19,7 +19,7 @@ import (
 // aggregates QCs and TCs from them, which the script may then withhold,
 // build on or reveal.
 type scriptedNode struct {
-	*sim.Rewriter
+	*protocol.Rewriter
 	leaders  hotstuff.LeaderElection
 	votes    *qc.Collector
 	timeouts *qc.TimeoutCollector
@@ -40,7 +40,7 @@ type scriptedNode struct {
 }
 
 // newScriptedNode wraps honest, silencing it.
-func newScriptedNode(honest types.Engine, env sim.NodeEnv, leaders hotstuff.LeaderElection) *scriptedNode {
+func newScriptedNode(honest protocol.Engine, env protocol.Env, leaders hotstuff.LeaderElection) *scriptedNode {
 	// No pruning: a scripted run is short, and the script may need old views.
 	slots := qc.CollectorConfig{N: env.N, Quorum: 2*env.N/3 + 1, MaxSlotsPerSigner: 1 << 20}
 	s := &scriptedNode{
@@ -55,7 +55,7 @@ func newScriptedNode(honest types.Engine, env sim.NodeEnv, leaders hotstuff.Lead
 		timedOut: map[uint64]bool{},
 		voted:    map[uint64]bool{},
 	}
-	s.Rewriter = &sim.Rewriter{Engine: honest, Env: env,
+	s.Rewriter = &protocol.Rewriter{Engine: honest, Env: env,
 		Rewrite: func(types.Message) []types.Message { return nil },
 		Observe: s.observe,
 	}

@@ -1,6 +1,7 @@
 package hotstuffsim_test
 
 import (
+	"github.com/bftkit/bftkit/protocol"
 	"slices"
 	"testing"
 
@@ -191,10 +192,10 @@ func TestLongRunPrunesOldBlocks(t *testing.T) {
 	p := hotstuffsim.Protocol(hotstuffsim.Options{Mutate: func(c *hotstuff.Config) { c.RetainCommitted = 32 }})
 	var engines []*hotstuff.Engine
 	inner := p.New
-	p.New = func(env sim.NodeEnv) types.Engine {
-		e := inner(env)
+	p.New = func(env protocol.Env) (protocol.Engine, error) {
+		e, err := inner(env)
 		engines = append(engines, e.(*hotstuff.Engine))
-		return e
+		return e, err
 	}
 	cfg := sim.DefaultConfig(p, 4, 12)
 	cfg.Faults = sim.Profiles["none"](12)

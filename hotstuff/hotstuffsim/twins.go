@@ -2,8 +2,9 @@ package hotstuffsim
 
 import (
 	"crypto/sha256"
+	"fmt"
 
-	"github.com/bftkit/bftkit/testnet/sim"
+	"github.com/bftkit/bftkit/protocol"
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -17,7 +18,7 @@ import (
 // worldA talk to the twins' first instances, all others to the second.
 // Messages between twins are routed by remembering which instance emitted
 // each payload (the twins share this one process).
-func TwinsWorlds(worldA, twinNodes []types.ValidatorIndex) sim.Behaviour {
+func TwinsWorlds(worldA, twinNodes []types.ValidatorIndex) protocol.Behaviour {
 	inA := map[types.ValidatorIndex]bool{}
 	for _, i := range worldA {
 		inA[i] = true
@@ -27,18 +28,21 @@ func TwinsWorlds(worldA, twinNodes []types.ValidatorIndex) sim.Behaviour {
 		twin[i] = true
 	}
 	sent := map[[32]byte]int{} // payload hash → world (0 = A, 1 = B, 2 = both)
-	return func(honest types.Engine, env sim.NodeEnv) types.Engine {
-		second := Protocol(Options{}).New(env) // same key, same durable start
-		return &twins{worlds: [2]types.Engine{honest, second}, inA: inA, twin: twin, sent: sent, env: env}
+	return func(honest protocol.Engine, env protocol.Env) protocol.Engine {
+		second, err := Protocol(Options{}).New(env) // same key, same durable start
+		if err != nil {
+			panic(fmt.Sprintf("hotstuffsim: a twin's second instance: %v", err)) // the first one started from the same state
+		}
+		return &twins{worlds: [2]protocol.Engine{honest, second}, inA: inA, twin: twin, sent: sent, env: env}
 	}
 }
 
 type twins struct {
-	worlds [2]types.Engine
+	worlds [2]protocol.Engine
 	inA    map[types.ValidatorIndex]bool
 	twin   map[types.ValidatorIndex]bool
 	sent   map[[32]byte]int
-	env    sim.NodeEnv
+	env    protocol.Env
 	cached *types.Ready
 	asked  [2]bool
 }
@@ -89,6 +93,17 @@ func (t *twins) Propose(p types.ProposalPayload) error {
 		}
 	}
 	return err
+}
+
+// Position is the first instance's.
+func (t *twins) Position() (uint64, types.ValidatorIndex) { return t.worlds[0].Position() }
+
+// Halted is either instance's reason to stop.
+func (t *twins) Halted() error {
+	if err := t.worlds[0].Halted(); err != nil {
+		return err
+	}
+	return t.worlds[1].Halted()
 }
 
 func (t *twins) HasReady() bool { return t.worlds[0].HasReady() || t.worlds[1].HasReady() }

@@ -1,6 +1,7 @@
 package hotstuffsim_test
 
 import (
+	"github.com/bftkit/bftkit/protocol"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,7 +15,7 @@ import (
 // the other honest nodes in world B, the honest worlds cut apart.
 func twinsRun(t *testing.T, twinNodes []types.ValidatorIndex, seed uint64) *sim.Sim {
 	p := honest()
-	p.Behaviours = map[string]sim.Behaviour{"twins": hotstuffsim.TwinsWorlds([]types.ValidatorIndex{0}, twinNodes)}
+	p.Behaviours = protocol.Catalogue{"twins": hotstuffsim.TwinsWorlds([]types.ValidatorIndex{0}, twinNodes)}
 	cfg := sim.DefaultConfig(p, 4, seed)
 	cfg.Faults = sim.Profiles["none"](seed)
 	cfg.Byzantine = map[types.ValidatorIndex]string{}
@@ -61,7 +62,7 @@ func TestFTwinsCannotFork(t *testing.T) {
 func TestOneTwinUnderRandomFaultsIsSafe(t *testing.T) {
 	for seed := uint64(1); seed <= uint64(seedCount(t, 150)); seed++ {
 		p := honest()
-		p.Behaviours = map[string]sim.Behaviour{"twins": hotstuffsim.TwinsWorlds([]types.ValidatorIndex{types.ValidatorIndex(seed % 3)}, []types.ValidatorIndex{3})}
+		p.Behaviours = protocol.Catalogue{"twins": hotstuffsim.TwinsWorlds([]types.ValidatorIndex{types.ValidatorIndex(seed % 3)}, []types.ValidatorIndex{3})}
 		cfg := sim.DefaultConfig(p, 4, seed)
 		cfg.Byzantine = map[types.ValidatorIndex]string{3: "twins"}
 		res, err := sim.Run(cfg)

@@ -1,16 +1,13 @@
-// Package pbftsim runs the PBFT engine in the simulator: the simulator
-// protocol, its gateway check and safety-state oracle, and the Byzantine
-// behaviours by name. It is separate from package pbft so that the engine
+// Package pbftsim runs the PBFT engine in the simulator: the engine's own
+// descriptor (as the node runs it) tuned for short runs, its safety-state
+// oracle, and its Byzantine catalogue (package pbftbyz). It is separate from package pbft so that the engine
 // never imports the simulator.
 package pbftsim
 
 import (
-	"fmt"
-
 	"github.com/bftkit/bftkit/pbft"
-	"github.com/bftkit/bftkit/qc"
+	"github.com/bftkit/bftkit/pbft/pbftbyz"
 	"github.com/bftkit/bftkit/testnet/sim"
-	"github.com/bftkit/bftkit/types"
 )
 
 // Options tune the engine the simulator builds; nil fields keep the
@@ -22,34 +19,25 @@ type Options struct {
 // simWindow is the simulator's watermark window L.
 const simWindow = 8
 
-// SimConfig is the engine configuration the simulator runs: the defaults
-// with a smaller window, so that checkpoints, garbage collection and
-// watermark stalls all happen within a few hundred ticks.
-func SimConfig(env sim.NodeEnv) pbft.Config {
-	cfg := pbft.DefaultConfig(env.ID, env.N, env.ChainID, env.Signer, env.Scheme)
+// Tune makes the simulator's configuration: the defaults with a smaller
+// window, so that checkpoints, garbage collection and watermark stalls all
+// happen within a few hundred ticks.
+func Tune(cfg *pbft.Config) {
 	cfg.CheckpointInterval, cfg.WindowSize, cfg.MaxInFlight = 4, simWindow, 4
 	cfg.ViewChangeTicks, cfg.MaxViewChangeTicks, cfg.ResendTicks = 16, 128, 8
-	return cfg
 }
 
-// Protocol is PBFT as the simulator runs it.
+// Protocol is PBFT as the simulator runs it: the node's descriptor, tuned.
 func Protocol(opts Options) *sim.Protocol {
 	return &sim.Protocol{
-		Name: "pbft",
-		New: func(env sim.NodeEnv) types.Engine {
-			cfg := SimConfig(env)
+		Descriptor: pbft.Descriptor(func(cfg *pbft.Config) {
+			Tune(cfg)
 			if opts.Mutate != nil {
-				opts.Mutate(&cfg)
+				opts.Mutate(cfg)
 			}
-			e, err := pbft.New(cfg, pbft.Restored{Safety: env.Durable.SafetyState, Blocks: env.Durable.Blocks, Committed: env.Durable.Committed})
-			if err != nil {
-				panic(fmt.Sprintf("pbftsim: %v", err)) // the simulator's own config or store is wrong
-			}
-			return e
-		},
-		Behaviours: Behaviours,
+		}),
+		Behaviours: pbftbyz.Behaviours,
 		Validate:   pbft.ValidateCommitted,
 		CheckReady: pbft.CheckReady,
-		Verify:     func(v *qc.Verifier, m types.Message) error { return pbft.VerifyMessage(v, simWindow, m) },
 	}
 }

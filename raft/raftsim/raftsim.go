@@ -1,14 +1,13 @@
-// Package raftsim runs the Raft mode in the simulator: the simulator
-// protocol, its durability oracle, and one Byzantine behaviour that shows
+// Package raftsim runs the Raft mode in the simulator: the engine's own
+// descriptor (as the node runs it) tuned for short runs, its durability
+// oracle, and the one Byzantine behaviour (package raftbyz) that shows
 // what Raft does not tolerate.
 package raftsim
 
 import (
-	"fmt"
-
 	"github.com/bftkit/bftkit/raft"
+	"github.com/bftkit/bftkit/raft/raftbyz"
 	"github.com/bftkit/bftkit/testnet/sim"
-	"github.com/bftkit/bftkit/types"
 )
 
 // Options tune the engine the simulator builds.
@@ -16,34 +15,22 @@ type Options struct {
 	Mutate func(*raft.Config)
 }
 
-// SimConfig is the engine configuration the simulator runs: a short log
-// retention, so that compaction and snapshot catch-up happen within a run.
-func SimConfig(env sim.NodeEnv) raft.Config {
-	cfg := raft.DefaultConfig(env.ID, env.N)
-	cfg.Rand = env.Rand
+// Tune makes the simulator's configuration: a short log retention, so
+// that compaction and snapshot catch-up happen within a run.
+func Tune(cfg *raft.Config) {
 	cfg.RetainEntries, cfg.MaxInFlight = 16, 4
-	// The simulator has no block store to serve old blocks from, so the
-	// engine keeps them all.
-	cfg.RetainCommitted = 1 << 20
-	return cfg
 }
 
-// Protocol is Raft as the simulator runs it.
+// Protocol is Raft as the simulator runs it: the node's descriptor, tuned.
 func Protocol(opts Options) *sim.Protocol {
 	return &sim.Protocol{
-		Name: "raft",
-		New: func(env sim.NodeEnv) types.Engine {
-			cfg := SimConfig(env)
+		Descriptor: raft.Descriptor(func(cfg *raft.Config) {
+			Tune(cfg)
 			if opts.Mutate != nil {
-				opts.Mutate(&cfg)
+				opts.Mutate(cfg)
 			}
-			e, err := raft.New(cfg, raft.Restored{Safety: env.Durable.SafetyState, Blocks: env.Durable.Blocks, Committed: env.Durable.Committed})
-			if err != nil {
-				panic(fmt.Sprintf("raftsim: %v", err)) // the simulator's own config or store is wrong
-			}
-			return e
-		},
-		Behaviours: Behaviours,
+		}),
+		Behaviours: raftbyz.Behaviours,
 		Validate:   sim.ParentLinked,
 		CheckReady: raft.CheckReady,
 	}

@@ -48,8 +48,11 @@ func DefaultConfig(p *Protocol, n int, seed uint64) Config {
 }
 
 func (c *Config) check() error {
-	if c.Protocol == nil || c.Protocol.New == nil {
+	if c.Protocol == nil {
 		return errors.New("sim: no protocol")
+	}
+	if err := c.Protocol.Descriptor.Check(); err != nil {
+		return fmt.Errorf("sim: %w", err)
 	}
 	if c.N < 1 || c.N > types.MaxValidators {
 		return fmt.Errorf("sim: n = %d is out of range 1..%d", c.N, types.MaxValidators)

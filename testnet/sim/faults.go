@@ -103,7 +103,7 @@ func (s *Sim) Crash(i types.ValidatorIndex) {
 	if n.state == nodeCrashed {
 		return
 	}
-	n.state, n.engine, n.inbox = nodeCrashed, nil, nil
+	n.state, n.driver, n.inbox = nodeCrashed, nil, nil
 	s.log.add(event{tick: s.now, kind: evCrash, node: i})
 }
 
@@ -138,10 +138,10 @@ func (s *Sim) Resume(i types.ValidatorIndex) {
 	inbox := n.inbox
 	n.inbox = nil
 	for _, p := range inbox {
-		if s.violation != nil || n.state != nodeUp {
+		if s.violation != nil || !n.running() {
 			return
 		}
-		s.stepNode(n, p)
+		s.deliverTo(n, p)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/bftkit/bftkit/driver"
 	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/types"
 )
@@ -21,13 +22,11 @@ const (
 // as a real socket buffer would lose them.
 const maxInbox = 4096
 
-// maxReadyRounds bounds how many Ready/Advance rounds one input may cause;
-// an engine that always has more work is broken, and the run says so.
-const maxReadyRounds = 1000
-
 type node struct {
 	id        types.ValidatorIndex
-	engine    types.Engine
+	driver    *driver.Driver // nil while crashed
+	gateway   *driver.Gateway
+	blocks    *driver.BlockServer
 	durable   *Durable
 	state     nodeState
 	byzantine string // behaviour name; "" for honest
@@ -36,6 +35,9 @@ type node struct {
 }
 
 func (n *node) honest() bool { return n.byzantine == "" }
+
+// running reports whether n is up with a driver that has not stopped.
+func (n *node) running() bool { return n.state == nodeUp && n.driver != nil && n.driver.Err() == nil }
 
 // Sim is one simulated network. Use New for scenario tests, or Run for a
 // seeded two-phase run with random faults.
@@ -87,21 +89,6 @@ func New(cfg Config) (*Sim, error) {
 	return s, nil
 }
 
-// start builds n's engine from its durable state, wrapped in its
-// Byzantine behaviour if it has one.
-func (s *Sim) start(n *node) {
-	env := NodeEnv{ID: n.id, N: s.cfg.N, ChainID: s.cfg.ChainID, Rand: n.rng, Durable: n.durable.clone(),
-		Signer: s.crypto.Signer(n.id), Scheme: s.crypto.Scheme}
-	e := s.cfg.Protocol.New(env)
-	if n.byzantine != "" {
-		b, _ := s.cfg.Protocol.Behaviour(n.byzantine) // checked in Config.check
-		e = b(e, env)
-	}
-	n.engine = e
-	n.state = nodeUp
-	s.processReady(n)
-}
-
 // Now is the current tick.
 func (s *Sim) Now() uint64 { return s.now }
 
@@ -144,9 +131,8 @@ func (s *Sim) Tick() {
 		s.deliver(p)
 	}
 	for _, n := range s.nodes {
-		if n.state == nodeUp && s.violation == nil {
-			n.engine.Tick()
-			s.processReady(n)
+		if n.running() && s.violation == nil {
+			s.driverFailed(n, n.driver.Tick())
 		}
 	}
 }
@@ -224,25 +210,8 @@ func (s *Sim) deliver(p *packet) {
 		n.inbox = append(n.inbox, p)
 		return
 	}
-	s.stepNode(n, p)
-}
-
-func (s *Sim) stepNode(n *node, p *packet) {
-	m, err := types.DecodeMessage(p.data)
-	if err != nil {
-		s.log.add(event{tick: s.now, kind: evRejected, node: n.id, peer: p.from, msgType: p.msgType, size: len(p.data), detail: "decode"})
-		return
+	if !n.running() {
+		return // a Byzantine node whose engine halted
 	}
-	s.counters.delivered(p.msgType)
-	if verify := s.cfg.Protocol.Verify; verify != nil {
-		if err := verify(s.verifier, m); err != nil {
-			s.log.add(event{tick: s.now, kind: evRejected, node: n.id, peer: p.from, msgType: p.msgType, size: len(p.data), detail: "gateway"})
-			return
-		}
-	}
-	s.log.add(event{tick: s.now, kind: evDeliver, node: n.id, peer: p.from, msgType: p.msgType, size: len(p.data)})
-	if err := n.engine.Step(m); err != nil {
-		s.log.add(event{tick: s.now, kind: evRejected, node: n.id, peer: p.from, msgType: p.msgType, size: len(p.data)})
-	}
-	s.processReady(n)
+	s.deliverTo(n, p)
 }

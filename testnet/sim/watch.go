@@ -3,6 +3,7 @@ package sim
 import (
 	"math/rand/v2"
 
+	"github.com/bftkit/bftkit/protocol"
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -16,12 +17,12 @@ func Watch[E types.Engine](cfg *Config) map[types.ValidatorIndex]E {
 	engines := map[types.ValidatorIndex]E{}
 	p := *cfg.Protocol
 	build := p.New
-	p.New = func(env NodeEnv) types.Engine {
-		e := build(env)
-		if typed, ok := e.(E); ok {
+	p.New = func(env protocol.Env) (protocol.Engine, error) {
+		e, err := build(env)
+		if typed, ok := e.(E); ok && err == nil {
 			engines[env.ID] = typed
 		}
-		return e
+		return e, err
 	}
 	cfg.Protocol = &p
 	return engines

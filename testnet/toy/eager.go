@@ -3,6 +3,8 @@ package toy
 import (
 	"errors"
 
+	"github.com/bftkit/bftkit/protocol"
+	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/testnet/sim"
 	"github.com/bftkit/bftkit/types"
 )
@@ -30,13 +32,13 @@ type Eager struct {
 }
 
 // NewEager builds an Eager engine.
-func NewEager(env sim.NodeEnv) types.Engine {
-	return &Eager{id: env.ID, n: env.N, view: 1, applied: append([]types.CommittedBlock(nil), env.Durable.Committed...)}
+func NewEager(env protocol.Env) (protocol.Engine, error) {
+	return &Eager{id: env.ID, n: env.N, view: 1, applied: append([]types.CommittedBlock(nil), env.Restored.Committed...)}, nil
 }
 
 // EagerProtocol is the unsafe engine as the simulator runs it.
 func EagerProtocol() *sim.Protocol {
-	return &sim.Protocol{Name: "eager", New: NewEager}
+	return &sim.Protocol{Descriptor: protocol.Descriptor{Name: "eager", New: NewEager, Types: toyTypes, Quorum: qc.QuorumSize}}
 }
 
 func (e *Eager) leads() bool { return types.ValidatorIndex(e.view%uint64(e.n)) == e.id }
@@ -96,6 +98,14 @@ func (e *Eager) commit(b *types.Block) {
 	e.applied = append(e.applied, cb)
 	e.out.Committed = append(e.out.Committed, cb)
 }
+
+// Position is the view and its leader.
+func (e *Eager) Position() (uint64, types.ValidatorIndex) {
+	return e.view, types.ValidatorIndex(e.view % uint64(e.n))
+}
+
+// Halted: the unsafe engine never notices.
+func (e *Eager) Halted() error { return nil }
 
 func (e *Eager) HasReady() bool      { return !e.out.IsEmpty() }
 func (e *Eager) Ready() types.Ready  { return e.out }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/bftkit/bftkit/protocol"
+	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/testnet/sim"
 	"github.com/bftkit/bftkit/types"
 )
@@ -39,28 +41,31 @@ type Sequencer struct {
 
 // NewSequencer builds a sequencer from its environment, restoring the
 // pending proposal (leader) and the applied chain after a restart.
-func NewSequencer(env sim.NodeEnv) types.Engine {
+func NewSequencer(env protocol.Env) (protocol.Engine, error) {
 	s := &Sequencer{
 		id: env.ID, n: env.N, quorum: 2*env.N/3 + 1,
 		blocks:   make(map[types.BlockID]*types.Block),
-		applied:  append([]types.CommittedBlock(nil), env.Durable.Committed...),
+		applied:  append([]types.CommittedBlock(nil), env.Restored.Committed...),
 		peerUpTo: make([]uint64, env.N),
 	}
-	for id, b := range env.Durable.Blocks {
+	for id, b := range env.Restored.Blocks {
 		s.blocks[id] = b
 	}
-	if id, ok := decodePending(env.Durable.SafetyState); ok && s.id == leader {
+	if id, ok := decodePending(env.Restored.SafetyState); ok && s.id == leader {
 		if b := s.blocks[id]; b != nil && b.Height == s.height()+1 {
 			s.startRound(b)
 		}
 	}
-	return s
+	return s, nil
 }
 
 // SequencerProtocol is the sequencer as the simulator runs it.
 func SequencerProtocol() *sim.Protocol {
-	return &sim.Protocol{Name: "sequencer", New: NewSequencer, CoreMustInclude: []types.ValidatorIndex{leader},
-		Validate: sim.ParentLinked}
+	return &sim.Protocol{
+		Descriptor:      protocol.Descriptor{Name: "sequencer", New: NewSequencer, Types: toyTypes, Quorum: qc.QuorumSize},
+		CoreMustInclude: []types.ValidatorIndex{leader},
+		Validate:        sim.ParentLinked,
+	}
 }
 
 func (s *Sequencer) height() uint64 { return uint64(len(s.applied)) }
@@ -219,4 +224,19 @@ func decodePending(b []byte) (types.BlockID, bool) {
 	}
 	copy(id[:], b[len("pending:"):])
 	return id, true
+}
+
+// Position: the sequencer has one fixed leader and no views.
+func (s *Sequencer) Position() (uint64, types.ValidatorIndex) { return 0, leader }
+
+// Halted: the sequencer never stops itself.
+func (s *Sequencer) Halted() error { return nil }
+
+// toyTypes are the wire types the toy engines borrow. To the driver they
+// are all plain votes: no leader precheck, nothing fetched.
+var toyTypes = map[types.MsgType]protocol.Class{
+	types.MsgHotStuffProposal: protocol.Vote,
+	types.MsgHotStuffVote:     protocol.Vote,
+	types.MsgPBFTPrePrepare:   protocol.Vote,
+	types.MsgPBFTVote:         protocol.Vote,
 }

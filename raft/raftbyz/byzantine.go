@@ -1,17 +1,17 @@
-package raftsim
+package raftbyz
 
 import (
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/bftkit/bftkit/testnet/sim"
+	"github.com/bftkit/bftkit/protocol"
 	"github.com/bftkit/bftkit/types"
 )
 
 // Behaviours are the Byzantine decorators the Raft mode can run. Raft is
 // crash-fault: it is not meant to survive them, and the comparison test
 // shows it does not.
-var Behaviours = map[string]sim.Behaviour{
+var Behaviours = protocol.Catalogue{
 	"equivocate": newEquivocate,
 }
 
@@ -19,8 +19,8 @@ var Behaviours = map[string]sim.Behaviour{
 // block in every append than the even-numbered ones get. Raft
 // acknowledges appends by index and term only, so both halves commit
 // their own block.
-func newEquivocate(e types.Engine, env sim.NodeEnv) types.Engine {
-	return &sim.Rewriter{Engine: e, Env: env, Rewrite: func(m types.Message) []types.Message {
+func newEquivocate(e protocol.Engine, env protocol.Env) protocol.Engine {
+	return &protocol.Rewriter{Engine: e, Env: env, Rewrite: func(m types.Message) []types.Message {
 		rm, ok := m.Payload.(*types.RaftMessage)
 		if !ok || m.To%2 == 0 {
 			return []types.Message{m}

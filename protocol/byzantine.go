@@ -1,18 +1,50 @@
-package sim
+package protocol
 
 import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
 	"github.com/bftkit/bftkit/types"
 )
+
+// Behaviour turns an honest engine into a Byzantine one. It wraps the
+// engine (a decorator), so honest code carries no test hooks. The same
+// decorators run in the simulator and, behind a flag, in a real node.
+type Behaviour func(honest Engine, env Env) Engine
+
+// Catalogue is a protocol's own behaviours by name; the generic ones
+// (GenericBehaviours) come with every catalogue.
+type Catalogue map[string]Behaviour
+
+// Lookup finds a behaviour among c's and the generic ones.
+func (c Catalogue) Lookup(name string) (Behaviour, error) {
+	if b, ok := c[name]; ok {
+		return b, nil
+	}
+	if b, ok := GenericBehaviours[name]; ok {
+		return b, nil
+	}
+	return nil, fmt.Errorf("unknown Byzantine behaviour %q (known: %s)", name, strings.Join(c.Names(), ", "))
+}
+
+// Names lists every behaviour of c and the generic ones, sorted.
+func (c Catalogue) Names() []string {
+	all := maps.Clone(GenericBehaviours)
+	maps.Copy(all, c)
+	return slices.Sorted(maps.Keys(all))
+}
 
 // GenericBehaviours work with any engine because they only change what
 // leaves it. Protocol-specific ones (equivocate, forge-qc, ...) live with
 // their protocol and are built on Rewriter too.
-var GenericBehaviours = map[string]Behaviour{
-	"silent": func(e types.Engine, env NodeEnv) types.Engine {
+var GenericBehaviours = Catalogue{
+	"silent": func(e Engine, env Env) Engine {
 		return &Rewriter{Engine: e, Env: env, Rewrite: func(types.Message) []types.Message { return nil }}
 	},
 	// duplicate sends everything twice: peers must be idempotent.
-	"duplicate": func(e types.Engine, env NodeEnv) types.Engine {
+	"duplicate": func(e Engine, env Env) Engine {
 		return &Rewriter{Engine: e, Env: env, Rewrite: func(m types.Message) []types.Message { return []types.Message{m, m} }}
 	},
 }
@@ -23,8 +55,8 @@ var GenericBehaviours = map[string]Behaviour{
 // rewritten Ready is cached until Advance, so that repeated Ready calls
 // return the same work even when Rewrite signs or draws randomness.
 type Rewriter struct {
-	types.Engine
-	Env     NodeEnv
+	Engine
+	Env     Env
 	Rewrite func(m types.Message) []types.Message // nil keeps messages as they are
 	Observe func(m types.Message)                 // nil observes nothing
 	cached  *types.Ready

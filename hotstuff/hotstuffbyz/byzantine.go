@@ -1,7 +1,7 @@
-package hotstuffsim
+package hotstuffbyz
 
 import (
-	"github.com/bftkit/bftkit/testnet/sim"
+	"github.com/bftkit/bftkit/protocol"
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -9,10 +9,10 @@ import (
 // Each wraps the honest engine and rewrites what leaves it, signing with
 // the node's own key only; the simulator adds the generic ones (silent,
 // duplicate).
-var Behaviours = map[string]sim.Behaviour{
+var Behaviours = protocol.Catalogue{
 	"equivocate":  newEquivocate,
 	"double-vote": newDoubleVote,
-	"vote-invalid": func(e types.Engine, env sim.NodeEnv) types.Engine {
+	"vote-invalid": func(e protocol.Engine, env protocol.Env) protocol.Engine {
 		return rewriting(e, env, corruptVoteSignature)
 	},
 	"forge-qc":    newForgeQC,
@@ -24,8 +24,8 @@ var Behaviours = map[string]sim.Behaviour{
 
 // rewriting builds a Byzantine decorator whose rewrite can use the
 // decorator's helpers (Sign, Unicast, Env).
-func rewriting(e types.Engine, env sim.NodeEnv, rewrite func(d *sim.Rewriter, m types.Message) []types.Message) *sim.Rewriter {
-	d := &sim.Rewriter{Engine: e, Env: env}
+func rewriting(e protocol.Engine, env protocol.Env, rewrite func(d *protocol.Rewriter, m types.Message) []types.Message) *protocol.Rewriter {
+	d := &protocol.Rewriter{Engine: e, Env: env}
 	if rewrite != nil {
 		d.Rewrite = func(m types.Message) []types.Message { return rewrite(d, m) }
 	}
@@ -46,14 +46,14 @@ func cloneBlock(b *types.Block) *types.Block {
 }
 
 // proposal signs a proposal of b (and tc) as d's node.
-func proposal(d *sim.Rewriter, b *types.Block, tc *types.TimeoutCert) *types.Proposal {
+func proposal(d *protocol.Rewriter, b *types.Block, tc *types.TimeoutCert) *types.Proposal {
 	return &types.Proposal{Block: b, Tc: tc, Signature: d.Sign(types.ProposalSignBytes(d.Env.ChainID, b.View, b.ID()))}
 }
 
 // newEquivocate: as leader, send one block to half the replicas and a
 // different block for the same view to the other half.
-func newEquivocate(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+func newEquivocate(e protocol.Engine, env protocol.Env) protocol.Engine {
+	return rewriting(e, env, func(d *protocol.Rewriter, m types.Message) []types.Message {
 		p, ok := m.Payload.(*types.Proposal)
 		if !ok {
 			return []types.Message{m}
@@ -76,8 +76,8 @@ func newEquivocate(e types.Engine, env sim.NodeEnv) types.Engine {
 }
 
 // newDoubleVote: every vote goes out twice, the second for another block.
-func newDoubleVote(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+func newDoubleVote(e protocol.Engine, env protocol.Env) protocol.Engine {
+	return rewriting(e, env, func(d *protocol.Rewriter, m types.Message) []types.Message {
 		v, ok := m.Payload.(*types.Vote)
 		if !ok {
 			return []types.Message{m}
@@ -90,7 +90,7 @@ func newDoubleVote(e types.Engine, env sim.NodeEnv) types.Engine {
 }
 
 // corruptVoteSignature sends votes whose signature does not verify.
-func corruptVoteSignature(_ *sim.Rewriter, m types.Message) []types.Message {
+func corruptVoteSignature(_ *protocol.Rewriter, m types.Message) []types.Message {
 	if v, ok := m.Payload.(*types.Vote); ok {
 		bad := *v
 		bad.Signature = append([]byte(nil), v.Signature...)

@@ -1,7 +1,7 @@
-package hotstuffsim
+package hotstuffbyz
 
 import (
-	"github.com/bftkit/bftkit/testnet/sim"
+	"github.com/bftkit/bftkit/protocol"
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -42,9 +42,9 @@ func forgeQC(q *types.QuorumCert, n, k int) *types.QuorumCert {
 }
 
 // newForgeQC: proposals and timeouts carry forged QCs, each forgery in turn.
-func newForgeQC(e types.Engine, env sim.NodeEnv) types.Engine {
+func newForgeQC(e protocol.Engine, env protocol.Env) protocol.Engine {
 	k := 0
-	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+	return rewriting(e, env, func(d *protocol.Rewriter, m types.Message) []types.Message {
 		switch p := m.Payload.(type) {
 		case *types.Proposal:
 			if p.Block.Justify == nil {
@@ -66,8 +66,8 @@ func newForgeQC(e types.Engine, env sim.NodeEnv) types.Engine {
 
 // newBadTimeout: timeouts claim a higher high QC than the sender has, with
 // a validly signed timeout around a certificate that does not verify.
-func newBadTimeout(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+func newBadTimeout(e protocol.Engine, env protocol.Env) protocol.Engine {
+	return rewriting(e, env, func(d *protocol.Rewriter, m types.Message) []types.Message {
 		t, ok := m.Payload.(*types.Timeout)
 		if !ok || t.View < 2 {
 			return []types.Message{m}
@@ -85,8 +85,8 @@ func newBadTimeout(e types.Engine, env sim.NodeEnv) types.Engine {
 
 // newFutureView: besides its honest traffic, the node sends validly signed
 // timeouts for views far ahead, which replicas must not act on.
-func newFutureView(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+func newFutureView(e protocol.Engine, env protocol.Env) protocol.Engine {
+	return rewriting(e, env, func(d *protocol.Rewriter, m types.Message) []types.Message {
 		t, ok := m.Payload.(*types.Timeout)
 		if !ok {
 			return []types.Message{m}
@@ -102,9 +102,9 @@ const staleHistory = 64
 
 // newStaleView: besides its honest traffic, the node replays two of its
 // own old messages with every Ready: old views, old votes, old timeouts.
-func newStaleView(e types.Engine, env sim.NodeEnv) types.Engine {
+func newStaleView(e protocol.Engine, env protocol.Env) protocol.Engine {
 	var history []types.Message
-	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+	return rewriting(e, env, func(d *protocol.Rewriter, m types.Message) []types.Message {
 		out := []types.Message{m}
 		if len(history) > 0 && d.Env.Rand.IntN(3) == 0 {
 			out = append(out, history[d.Env.Rand.IntN(len(history))])
@@ -125,7 +125,7 @@ const tailForkDepth = 4
 // newTailFork: as leader, propose on an old QC, skipping the latest
 // certified blocks (a fork of the tail). Honest voters refuse it: its
 // justify is neither the QC of the previous view nor covered by a TC.
-func newTailFork(e types.Engine, env sim.NodeEnv) types.Engine {
+func newTailFork(e protocol.Engine, env protocol.Env) protocol.Engine {
 	blocks := map[types.BlockID]*types.Block{}
 	var certified []*types.QuorumCert // QCs seen, oldest first
 	d := rewriting(e, env, nil)

@@ -1,8 +1,8 @@
-package pbftsim
+package pbftbyz
 
 import (
 	"github.com/bftkit/bftkit/pbft"
-	"github.com/bftkit/bftkit/testnet/sim"
+	"github.com/bftkit/bftkit/protocol"
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -10,7 +10,7 @@ import (
 // wraps the honest engine and rewrites what leaves it, signing with the
 // node's own key only; the simulator adds the generic ones (silent,
 // duplicate).
-var Behaviours = map[string]sim.Behaviour{
+var Behaviours = protocol.Catalogue{
 	"equivocate":      newEquivocate,
 	"wrong-digest":    newWrongDigest,
 	"double-vote":     newDoubleVote,
@@ -21,8 +21,8 @@ var Behaviours = map[string]sim.Behaviour{
 	"flood":           newFlood,
 }
 
-func rewriting(e types.Engine, env sim.NodeEnv, rewrite func(d *sim.Rewriter, m types.Message) []types.Message) *sim.Rewriter {
-	d := &sim.Rewriter{Engine: e, Env: env}
+func rewriting(e protocol.Engine, env protocol.Env, rewrite func(d *protocol.Rewriter, m types.Message) []types.Message) *protocol.Rewriter {
+	d := &protocol.Rewriter{Engine: e, Env: env}
 	d.Rewrite = func(m types.Message) []types.Message { return rewrite(d, m) }
 	return d
 }
@@ -36,23 +36,23 @@ func flip(d types.BlockID) types.BlockID {
 }
 
 // signVote re-signs a prepare, commit or checkpoint as d's node.
-func signVote(d *sim.Rewriter, v *types.PBFTVote) *types.PBFTVote {
+func signVote(d *protocol.Rewriter, v *types.PBFTVote) *types.PBFTVote {
 	v.Signature = d.Sign(types.PBFTVoteSignBytes(d.Env.ChainID, v.Phase, v.View, v.Seq, v.Digest))
 	return v
 }
 
-func signPrePrepare(d *sim.Rewriter, pp *types.PBFTPrePrepare) *types.PBFTPrePrepare {
+func signPrePrepare(d *protocol.Rewriter, pp *types.PBFTPrePrepare) *types.PBFTPrePrepare {
 	pp.Signature = d.Sign(types.PrePrepareSignBytes(d.Env.ChainID, pp.View, pp.Seq, pp.Block.ID()))
 	return pp
 }
 
-func signViewChange(d *sim.Rewriter, vc *types.PBFTViewChange) *types.PBFTViewChange {
+func signViewChange(d *protocol.Rewriter, vc *types.PBFTViewChange) *types.PBFTViewChange {
 	h, _ := vc.BodyHash()
 	vc.Signature = d.Sign(types.ViewChangeSignBytes(d.Env.ChainID, vc.View, h))
 	return vc
 }
 
-func signNewView(d *sim.Rewriter, nv *types.PBFTNewView) *types.PBFTNewView {
+func signNewView(d *protocol.Rewriter, nv *types.PBFTNewView) *types.PBFTNewView {
 	for _, o := range nv.PrePrepares {
 		o.Signature = d.Sign(types.PrePrepareSignBytes(d.Env.ChainID, nv.View, o.Seq, o.Digest))
 	}
@@ -68,7 +68,7 @@ func signNewView(d *sim.Rewriter, nv *types.PBFTNewView) *types.PBFTNewView {
 // twin is an involution, so equivocators agree on the split whichever
 // block each received: f+1 of them make a fork (harness validation), f of
 // them only show up as evidence.
-func newEquivocate(e types.Engine, env sim.NodeEnv) types.Engine {
+func newEquivocate(e protocol.Engine, env protocol.Env) protocol.Engine {
 	pairs := make(map[types.BlockID][2]types.BlockID) // digest -> {block, twin}
 	learn := func(b *types.Block) {
 		if len(pairs) > 4096 {
@@ -80,7 +80,7 @@ func newEquivocate(e types.Engine, env sim.NodeEnv) types.Engine {
 		pair := [2]types.BlockID{b.ID(), twin(b).ID()}
 		pairs[pair[0]], pairs[pair[1]] = pair, pair
 	}
-	d := rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+	d := rewriting(e, env, func(d *protocol.Rewriter, m types.Message) []types.Message {
 		switch p := m.Payload.(type) {
 		case *types.PBFTPrePrepare:
 			learn(p.Block)
@@ -118,18 +118,18 @@ func newEquivocate(e types.Engine, env sim.NodeEnv) types.Engine {
 // twin is b with its parent app hash marker toggled: another block for the
 // same (view, seq), and twin(twin(b)) = b.
 func twin(b *types.Block) *types.Block {
-	t := *b
+	t := b.Copy()
 	if len(t.ParentAppHash) == 1 && t.ParentAppHash[0] == 0xee {
 		t.ParentAppHash = nil
 	} else {
 		t.ParentAppHash = []byte{0xee}
 	}
-	return &t
+	return t
 }
 
 // newWrongDigest: prepares and commits name a digest nobody proposed.
-func newWrongDigest(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+func newWrongDigest(e protocol.Engine, env protocol.Env) protocol.Engine {
+	return rewriting(e, env, func(d *protocol.Rewriter, m types.Message) []types.Message {
 		v, ok := m.Payload.(*types.PBFTVote)
 		if !ok || v.Phase == types.PhaseCheckpoint {
 			return keep(m)
@@ -143,8 +143,8 @@ func newWrongDigest(e types.Engine, env sim.NodeEnv) types.Engine {
 
 // newDoubleVote: every prepare and commit goes out twice, the second for
 // another digest.
-func newDoubleVote(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+func newDoubleVote(e protocol.Engine, env protocol.Env) protocol.Engine {
+	return rewriting(e, env, func(d *protocol.Rewriter, m types.Message) []types.Message {
 		v, ok := m.Payload.(*types.PBFTVote)
 		if !ok || v.Phase == types.PhaseCheckpoint {
 			return keep(m)
@@ -156,8 +156,8 @@ func newDoubleVote(e types.Engine, env sim.NodeEnv) types.Engine {
 }
 
 // newBadCheckpoint: checkpoints carry a wrong history digest.
-func newBadCheckpoint(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+func newBadCheckpoint(e protocol.Engine, env protocol.Env) protocol.Engine {
+	return rewriting(e, env, func(d *protocol.Rewriter, m types.Message) []types.Message {
 		v, ok := m.Payload.(*types.PBFTVote)
 		if !ok || v.Phase != types.PhaseCheckpoint {
 			return keep(m)
@@ -173,8 +173,8 @@ func newBadCheckpoint(e types.Engine, env sim.NodeEnv) types.Engine {
 // nobody proposed, in a view above every real one (forged: the prepares
 // are its own signature repeated), and a checkpoint proof that lists its
 // own signature as every signer's.
-func newBadViewChange(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+func newBadViewChange(e protocol.Engine, env protocol.Env) protocol.Engine {
+	return rewriting(e, env, func(d *protocol.Rewriter, m types.Message) []types.Message {
 		vc, ok := m.Payload.(*types.PBFTViewChange)
 		if !ok {
 			return keep(m)
@@ -212,8 +212,8 @@ func withoutSeq(ps []*types.PBFTPrepared, seq uint64) []*types.PBFTPrepared {
 // newBadNewView: as the new primary, send a new-view whose O fills every
 // number with a null request, dropping what V says was prepared; as a
 // backup, send a new-view of its own along with each view-change.
-func newBadNewView(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+func newBadNewView(e protocol.Engine, env protocol.Env) protocol.Engine {
+	return rewriting(e, env, func(d *protocol.Rewriter, m types.Message) []types.Message {
 		switch p := m.Payload.(type) {
 		case *types.PBFTNewView:
 			bad := &types.PBFTNewView{View: p.View, Primary: p.Primary, ViewChanges: p.ViewChanges}
@@ -235,8 +235,8 @@ func newBadNewView(e types.Engine, env sim.NodeEnv) types.Engine {
 
 // newSilentPrimary: as primary, send no pre-prepares and no new-view; as a
 // backup, behave.
-func newSilentPrimary(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(_ *sim.Rewriter, m types.Message) []types.Message {
+func newSilentPrimary(e protocol.Engine, env protocol.Env) protocol.Engine {
+	return rewriting(e, env, func(_ *protocol.Rewriter, m types.Message) []types.Message {
 		switch m.Payload.(type) {
 		case *types.PBFTPrePrepare, *types.PBFTNewView:
 			return nil
@@ -252,8 +252,8 @@ const floodAhead = 10_000
 // sequence number far above the window and view-changes for a view far
 // ahead (flooding the log and the view-change state), and a pre-prepare
 // far above the window.
-func newFlood(e types.Engine, env sim.NodeEnv) types.Engine {
-	return rewriting(e, env, func(d *sim.Rewriter, m types.Message) []types.Message {
+func newFlood(e protocol.Engine, env protocol.Env) protocol.Engine {
+	return rewriting(e, env, func(d *protocol.Rewriter, m types.Message) []types.Message {
 		out := keep(m)
 		v, ok := m.Payload.(*types.PBFTVote)
 		if !ok || v.Phase == types.PhaseCheckpoint {

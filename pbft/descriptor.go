@@ -1,0 +1,78 @@
+package pbft
+
+import (
+	"fmt"
+
+	"github.com/bftkit/bftkit/protocol"
+	"github.com/bftkit/bftkit/qc"
+	"github.com/bftkit/bftkit/types"
+)
+
+// Name is the protocol's name in configs and on the command line.
+const Name = "pbft"
+
+// ViewWindow is how many views ahead of its own a replica takes
+// pre-prepares and view changes without the gateway's far-future budget:
+// a replica that missed a new-view lags by a view or two.
+const ViewWindow = 4
+
+// Descriptor is PBFT as a driver runs it. tune, if not nil, adjusts every
+// engine's configuration after the defaults (the simulator uses a small
+// window; canaries break a rule). The window size the gateway checks
+// certificates against is read from a tuned configuration, so it must not
+// depend on the replica.
+func Descriptor(tune func(*Config)) protocol.Descriptor {
+	config := func(env protocol.Env) Config {
+		cfg := DefaultConfig(env.ID, env.N, env.ChainID, env.Signer, env.Scheme)
+		if env.RetainCommitted > 0 {
+			cfg.RetainCommitted = max(env.RetainCommitted, cfg.WindowSize)
+		}
+		if tune != nil {
+			tune(&cfg)
+		}
+		return cfg
+	}
+	return protocol.Descriptor{
+		Name: Name,
+		New: func(env protocol.Env) (protocol.Engine, error) {
+			r := env.Restored
+			e, err := New(config(env), Restored{Safety: r.SafetyState, Blocks: r.Blocks, Committed: r.Committed})
+			if err != nil {
+				return nil, fmt.Errorf("pbft: restoring: %w", err)
+			}
+			return e, nil
+		},
+		Verify: func(v *qc.Verifier, m types.Message) error {
+			// The window bounds a new-view's O; it depends on n only.
+			return VerifyMessage(v, config(protocol.Env{N: v.N()}).WindowSize, m)
+		},
+		Types: map[types.MsgType]protocol.Class{
+			types.MsgPBFTPrePrepare: protocol.Proposal,
+			types.MsgPBFTVote:       protocol.Vote,
+			types.MsgPBFTViewChange: protocol.ViewChange,
+			types.MsgPBFTNewView:    protocol.ViewChange,
+			types.MsgPBFTFetch:      protocol.Fetch,
+			types.MsgPBFTCommitted:  protocol.Response,
+			types.MsgBlockRequest:   protocol.Fetch,
+			types.MsgBlockResponse:  protocol.Response,
+		},
+		Leader: func(n int) func(uint64) types.ValidatorIndex {
+			return func(view uint64) types.ValidatorIndex { return Primary(view, n) }
+		},
+		Fetch: func(p types.Payload) protocol.FetchRequest {
+			if f, ok := p.(*types.PBFTFetch); ok {
+				return protocol.FetchRequest{Sender: f.Sender, From: f.FromSeq, Count: f.Count}
+			}
+			return protocol.FetchOf(p)
+		},
+		Answer: func(self types.ValidatorIndex, cb types.CommittedBlock) (types.Payload, error) {
+			proof, err := DecodeProof(cb.Proof)
+			if err != nil {
+				return nil, fmt.Errorf("pbft: committed block %d without a commit certificate: %w", cb.Block.Height, err)
+			}
+			return &types.PBFTCommitted{Sender: self, Block: cb.Block, Commit: proof.Commit}, nil
+		},
+		ViewWindow: ViewWindow,
+		Quorum:     qc.QuorumSize,
+	}
+}
