@@ -26,6 +26,9 @@ type Status struct {
 	// Quorum is how many validators the protocol needs to commit: 2f+1
 	// for HotStuff and PBFT, a majority for Raft.
 	Quorum int `json:"quorum"`
+	// Halted is why consensus stopped on this validator (its engine
+	// halted, or its store failed), empty while it runs.
+	Halted string `json:"halted,omitempty"`
 }
 
 // TxResponse answers POST /tx and GET /tx/{hash}.

@@ -36,7 +36,6 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		"wrong type":        {"[mempool]\nmax_txs = 'many'\n", "mempool.max_txs"},
 		"zero mempool":      {"[mempool]\nmax_txs = 0\n", "mempool.max_txs: must be positive"},
 		"tiny mempool":      {"[mempool]\nmax_bytes = 1000\n", "mempool.max_bytes: must hold"},
-		"idle too slow":     {"[consensus]\ntick_interval = '10ms'\n", "consensus.empty_block_interval"},
 		"bad http port":     {"http_listen = '127.0.0.1:99999'\n", "http_listen: port"},
 		"bad multiaddr":     {"p2p_listen = '127.0.0.1:26656'\n", "p2p_listen"},
 		"bad http listen":   {"http_listen = 'localhost'\n", "http_listen"},

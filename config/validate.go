@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bftkit/bftkit/hotstuff"
 	"github.com/bftkit/bftkit/types"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -83,9 +82,6 @@ func (f *File) checkConsensus() error {
 		return errors.New("consensus.tick_interval: must be at least 1ms")
 	case c.EmptyBlockInterval.Duration < 0:
 		return errors.New("consensus.empty_block_interval: must not be negative")
-	case c.EmptyBlockInterval.Duration >= hotstuff.DefaultBaseTimeoutTicks*c.TickInterval.Duration/2:
-		return fmt.Errorf("consensus.empty_block_interval: %s must stay below half the view timeout (%d × consensus.tick_interval = %s), or an idle chain times out every view",
-			c.EmptyBlockInterval.Duration, hotstuff.DefaultBaseTimeoutTicks, hotstuff.DefaultBaseTimeoutTicks*c.TickInterval.Duration)
 	case c.VerifyWorkers < 0:
 		return errors.New("consensus.verify_workers: must not be negative")
 	}

@@ -71,8 +71,8 @@ type Driver struct {
 	leader atomic.Uint32
 }
 
-// New builds a driver and carries out whatever the engine has to do at
-// start (a restored engine may resend).
+// New builds a driver. Call Drain once the transport runs, to carry out
+// what the engine has to do at start (a restored engine may resend).
 func New(cfg Config) (*Driver, error) {
 	switch {
 	case cfg.Descriptor == nil || cfg.Engine == nil:
@@ -86,7 +86,16 @@ func New(cfg Config) (*Driver, error) {
 	}
 	d := &Driver{cfg: cfg, engine: cfg.Engine, log: log}
 	d.publishPosition()
-	return d, d.drain()
+	return d, nil
+}
+
+// Drain carries out whatever the engine has to do now, with no new input:
+// at start.
+func (d *Driver) Drain() error {
+	if d.err != nil {
+		return d.err
+	}
+	return d.drain()
 }
 
 // Step delivers one verified message and carries out what follows.

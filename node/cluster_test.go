@@ -26,6 +26,9 @@ type cluster struct {
 	dirs     []string
 	nodes    []*Node
 	apps     []*app.KVStore
+	// tweak, if set, adjusts each validator's configuration before it
+	// starts.
+	tweak func(i int, cfg *Config)
 }
 
 // newCluster starts n HotStuff validators; observers[i], if given,
@@ -38,6 +41,13 @@ func newCluster(t testing.TB, n int, observers ...Observer) *cluster {
 // newProtocolCluster starts n validators running protocol.
 func newProtocolCluster(t testing.TB, protocol string, n int, observers ...Observer) *cluster {
 	t.Helper()
+	return newTweakedCluster(t, protocol, n, nil, observers...)
+}
+
+// newTweakedCluster starts n validators running protocol, each with its
+// configuration adjusted by tweak (if not nil).
+func newTweakedCluster(t testing.TB, protocol string, n int, tweak func(int, *Config), observers ...Observer) *cluster {
+	t.Helper()
 	fx := typestest.Validators(n, 11)
 	addrs := make([]string, n)
 	for i, port := range freePorts(t, n) {
@@ -45,7 +55,7 @@ func newProtocolCluster(t testing.TB, protocol string, n int, observers ...Obser
 	}
 	g, vs, err := NewGenesis(typestest.ChainID, fx.Keys, addrs)
 	require.NoError(t, err)
-	c := &cluster{t: t, protocol: protocol, genesis: g, set: vs, dirs: make([]string, n), nodes: make([]*Node, n), apps: make([]*app.KVStore, n)}
+	c := &cluster{t: t, protocol: protocol, genesis: g, set: vs, dirs: make([]string, n), nodes: make([]*Node, n), apps: make([]*app.KVStore, n), tweak: tweak}
 	for i := range n {
 		c.dirs[i] = t.TempDir()
 		var obs Observer
@@ -81,18 +91,22 @@ func validatorConfig(protocol string, g *types.Genesis, vs *types.ValidatorSet, 
 	cfg.P2PListen = g.Validators[i].Address
 	cfg.HTTPListen = "127.0.0.1:0"
 	cfg.TickInterval = 20 * time.Millisecond
+	cfg.EmptyBlockInterval = 150 * time.Millisecond // below half the view timeout at this tick
 	cfg.Log = testLogger()
 	return cfg
 }
 
 // startValidator opens validator i's kvstore and starts its node.
-func startValidator(protocol string, g *types.Genesis, vs *types.ValidatorSet, i int, dir string, obs Observer) (*Node, *app.KVStore, error) {
+func startValidator(protocol string, g *types.Genesis, vs *types.ValidatorSet, i int, dir string, obs Observer, tweak func(int, *Config)) (*Node, *app.KVStore, error) {
 	kv, err := app.NewKVStore(filepath.Join(dir, "app"))
 	if err != nil {
 		return nil, nil, err
 	}
 	cfg := validatorConfig(protocol, g, vs, i, dir)
 	cfg.App, cfg.Observe = kv, obs
+	if tweak != nil {
+		tweak(i, &cfg)
+	}
 	n, err := New(cfg)
 	if err != nil {
 		kv.Close()
@@ -117,7 +131,7 @@ func (c *cluster) start(i int) { c.startObserved(i, nil) }
 
 func (c *cluster) startObserved(i int, obs Observer) {
 	c.t.Helper()
-	n, kv, err := startValidator(c.protocol, c.genesis, c.set, i, c.dirs[i], obs)
+	n, kv, err := startValidator(c.protocol, c.genesis, c.set, i, c.dirs[i], obs, c.tweak)
 	require.NoError(c.t, err)
 	c.nodes[i], c.apps[i] = n, kv
 }

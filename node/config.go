@@ -12,15 +12,9 @@ import (
 	"github.com/bftkit/bftkit/app"
 	"github.com/bftkit/bftkit/crypto"
 	"github.com/bftkit/bftkit/mempool"
+	"github.com/bftkit/bftkit/protocol"
 	"github.com/bftkit/bftkit/types"
 	"github.com/prometheus/client_golang/prometheus"
-)
-
-// Protocols the node can run.
-const (
-	ProtocolHotStuff = "hotstuff"
-	ProtocolPBFT     = "pbft"
-	ProtocolRaft     = "raft"
 )
 
 // Config is everything one validator needs. The cmd layer fills it from
@@ -32,6 +26,10 @@ type Config struct {
 	Key     *crypto.SecretKey
 
 	Protocol string
+	// Descriptor, if set, runs this protocol instead of the built-in one
+	// named by Protocol (whose Byzantine catalogue still applies): an
+	// engine of the embedder's own, or a tuned built-in one.
+	Descriptor *protocol.Descriptor
 	// Byzantine, for experiments only, names a behaviour of the Byzantine
 	// catalogue this validator runs (see ByzantineBehaviours); "" is
 	// honest.
@@ -105,8 +103,6 @@ func (c *Config) check() error {
 		return errors.New("node: validator key is required")
 	case !c.Key.PublicKey().Equal(c.Set.PubKey(c.Self)):
 		return fmt.Errorf("node: the key file's public key is not validator %d's in genesis", c.Self)
-	case c.Protocol != ProtocolHotStuff && c.Protocol != ProtocolPBFT && c.Protocol != ProtocolRaft:
-		return fmt.Errorf("node: protocol %q is not supported (supported: %s, %s, %s)", c.Protocol, ProtocolHotStuff, ProtocolPBFT, ProtocolRaft)
 	case c.DataDir == "":
 		return errors.New("node: data directory is required")
 	case c.App == nil:
@@ -121,6 +117,9 @@ func (c *Config) check() error {
 		return fmt.Errorf("node: mempool gossip batches of %d bytes exceed the %d a peer accepts", c.Mempool.MaxGossipBatchBytes, api.MaxBatchBytes)
 	case c.VerifyWorkers <= 0 || c.BlockRequestsPerSecond <= 0:
 		return errors.New("node: verify workers and block request rate must be positive")
+	}
+	if _, err := lookupMode(c.Protocol); err != nil && c.Descriptor == nil {
+		return err
 	}
 	return c.Mempool.Validate()
 }

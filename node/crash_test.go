@@ -315,7 +315,7 @@ func runCrashChild(specFile string) int {
 	rec := &recorder{sink: func(r signedRecord) { fmt.Fprintln(os.Stdout, r.String()) }}
 	var nodes []*Node
 	for i := range spec.Addrs {
-		n, _, err := startValidator(ProtocolHotStuff, g, vs, i, spec.Dirs[i], rec)
+		n, _, err := startValidator(ProtocolHotStuff, g, vs, i, spec.Dirs[i], rec, nil)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2

@@ -5,7 +5,9 @@ import (
 	"time"
 
 	"github.com/bftkit/bftkit/app"
+	"github.com/bftkit/bftkit/driver"
 	"github.com/bftkit/bftkit/p2p"
+	"github.com/bftkit/bftkit/protocol"
 	"github.com/bftkit/bftkit/store"
 	"github.com/bftkit/bftkit/types"
 )
@@ -14,102 +16,97 @@ import (
 // the Ready loop: a hung application must not stall consensus forever.
 const prepareTimeout = 500 * time.Millisecond
 
-// runLoop is the Ready loop, the only goroutine that touches the engine.
-// Each input (a verified message, a tick, a payload) is followed by
-// draining Ready in the contract's order: persist, send, hand committed
-// blocks to the executor, answer requests, Advance.
+// runLoop is the Ready loop, the only goroutine that touches the engine,
+// through the driver: each input (a verified message, a tick) is followed
+// by the driver carrying out Ready in the contract's order. A driver
+// error (a failed persist, a halted engine) stops consensus on this
+// validator.
 func (n *Node) runLoop() {
 	ticker := time.NewTicker(n.cfg.TickInterval)
 	defer ticker.Stop()
 	inbound := n.net.Inbound()
+	if err := n.driver.Drain(); err != nil {
+		n.halt(err)
+		return
+	}
 	for {
+		var err error
 		select {
 		case <-n.ctx.Done():
 			return
 		case in := <-inbound:
 			if m, ok := in.Msg.(types.Message); ok {
-				n.step(m)
+				n.noteArrival(m)
+				err = n.driver.Step(m)
 			}
-		case m := <-n.local:
-			n.step(m)
 		case <-ticker.C:
-			n.proto.engine.Tick()
-			n.maybePropose()
+			err = n.driver.Tick()
 			n.publishStatus() // once a tick: /status may lag by one tick
 		}
-		for n.proto.engine.HasReady() {
-			if err := n.handleReady(); err != nil {
-				// The store could not make the safety state durable:
-				// sending anything now could break the promise never
-				// to sign conflicting messages. Stop the validator.
-				n.fail(err)
-				return
-			}
+		if err != nil {
+			n.halt(err)
+			return
 		}
-		n.view.Store(n.proto.view())
 	}
 }
 
-func (n *Node) step(m types.Message) {
-	if b := proposedBlock(m.Payload); b != nil {
-		n.proposals.arrived(b)
-	}
-	if err := n.proto.engine.Step(m); err != nil {
-		n.log.Debug("engine rejected a message", "type", m.Payload.MsgType(), "from", m.From, "err", err)
+// noteArrival starts the proposal-to-commit clock of a proposal.
+func (n *Node) noteArrival(m types.Message) {
+	if c, _ := n.desc.Class(m.Payload.MsgType()); c == protocol.Proposal {
+		if b := driver.BlockOf(m.Payload); b != nil {
+			n.proposals.arrived(b)
+		}
 	}
 }
 
-func (n *Node) handleReady() error {
-	e := n.proto.engine
-	rd := e.Ready()
-	if rd.SafetyState != nil || len(rd.Blocks) > 0 || len(rd.Committed) > 0 {
-		start := time.Now()
-		if err := n.store.Persist(store.FromReady(&rd)); err != nil {
-			return err
-		}
-		n.metrics.fsyncSeconds.Observe(time.Since(start).Seconds())
+// world is the node as its driver sees it: the block store is the
+// storage, libp2p the transport, the executor the application, the
+// mempool the payload source.
+type world struct{ n *Node }
+
+// Persist makes the Ready's safety state, blocks and commits durable in
+// one synced batch. Blocks the engine keeps passed its rules (proposer,
+// height, parent): only now may their transactions be withheld from the
+// next proposals.
+func (w world) Persist(rd *types.Ready) error {
+	n := w.n
+	start := time.Now()
+	if err := n.store.Persist(store.FromReady(rd)); err != nil {
+		return err
 	}
-	// Blocks the engine keeps passed its rules (proposer, height, parent):
-	// only now may their transactions be withheld from the next proposals.
+	n.metrics.fsyncSeconds.Observe(time.Since(start).Seconds())
 	for _, b := range rd.Blocks {
-		n.markProposed(b)
-	}
-	for _, m := range rd.Messages {
-		if n.cfg.Observe != nil {
-			n.cfg.Observe.Sent(m)
+		if len(b.Txs) > 0 {
+			n.mempool.MarkProposed(b.Height, txBytes(b.Txs))
 		}
-		n.send(m)
 	}
-	if len(rd.Committed) > 0 {
-		n.noteCommitted(rd.Committed)
-		n.exec.notify()
-	}
-	for _, ev := range rd.Evidence {
-		n.metrics.evidence.Inc()
-		n.log.Warn("double-sign evidence", "evidence", ev.String())
-	}
-	if rd.PayloadRequest != nil {
-		n.payloadReq, n.payloadSince = rd.PayloadRequest, time.Now()
-	}
-	e.Advance(rd)
-	n.maybePropose()
 	return nil
 }
 
-// markProposed tells the mempool which transactions are in a block the
-// engine accepted, so that the next leader does not propose them again
-// while this block is pending (HotStuff proposes the child before the
-// parent commits), and notes that the chain must keep moving until the
-// block commits.
-func (n *Node) markProposed(b *types.Block) {
-	if len(b.Txs) == 0 {
-		return
+// Send does the loop's bookkeeping for an outbound message, then
+// transmits it.
+func (w world) Send(m types.Message, class protocol.Class) {
+	n := w.n
+	switch class {
+	case protocol.Proposal:
+		if b := driver.BlockOf(m.Payload); b != nil {
+			n.proposals.arrived(b)
+		}
+	case protocol.Timeout, protocol.ViewChange:
+		if v, ok := m.Payload.(interface{ GetView() uint64 }); ok {
+			n.noteViewTimeout(v.GetView())
+		}
 	}
-	n.txsAbove = max(n.txsAbove, b.Height)
-	n.mempool.MarkProposed(b.Height, txBytes(b.Txs))
+	if n.cfg.Observe != nil {
+		n.cfg.Observe.Sent(m)
+	}
+	n.transmit(m, class)
 }
 
-func (n *Node) noteCommitted(cbs []types.CommittedBlock) {
+// Commit records the commits and wakes the executor, which applies the
+// blocks (already in the store) on its own goroutine.
+func (w world) Commit(cbs []types.CommittedBlock) error {
+	n := w.n
 	for _, cb := range cbs {
 		if n.cfg.Observe != nil {
 			n.cfg.Observe.Committed(cb)
@@ -119,116 +116,31 @@ func (n *Node) noteCommitted(cbs []types.CommittedBlock) {
 		}
 	}
 	last := cbs[len(cbs)-1]
-	top := last.Block.Height
 	n.lastCommittedID = last.ID
-	n.proposals.forgetUpTo(top)
-	n.metrics.height.Set(float64(top))
-}
-
-// send does the loop's bookkeeping for an outbound message, then
-// transmits it.
-func (n *Node) send(m types.Message) {
-	if b := proposedBlock(m.Payload); b != nil {
-		n.proposals.arrived(b)
-	}
-	switch p := m.Payload.(type) {
-	case *types.Timeout:
-		n.noteViewTimeout(p.View)
-	case *types.PBFTViewChange:
-		n.noteViewTimeout(p.View)
-	case *types.BlockRequest:
-		n.gateway.expectBlocks(m.To, p.Ancestors)
-	case *types.PBFTFetch:
-		n.gateway.expectBlocks(m.To, p.Count)
-	case *types.RaftFetch:
-		n.gateway.expectBlocks(m.To, p.Count)
-	}
-	if !m.Broadcast && m.To == n.cfg.Self {
-		select {
-		case n.local <- m:
-		default:
-		}
-		return
-	}
-	n.transmit(m)
-}
-
-// noteViewTimeout counts a view this node gave up on; resends of the same
-// timeout or view-change are not new view changes.
-func (n *Node) noteViewTimeout(view uint64) {
-	if view > n.lastTimeoutView {
-		n.lastTimeoutView = view
-		n.metrics.viewTimeouts.Inc()
-	}
-}
-
-// proposedBlock is the block a proposal or pre-prepare carries, or nil.
-func proposedBlock(p types.Payload) *types.Block {
-	switch m := p.(type) {
-	case *types.Proposal:
-		return m.Block
-	case *types.PBFTPrePrepare:
-		return m.Block
-	}
+	n.proposals.forgetUpTo(last.Block.Height)
+	n.metrics.height.Set(float64(last.Block.Height))
+	n.exec.notify()
 	return nil
 }
 
-// transmit encodes m and hands it to the transport: proposals by gossip,
-// other broadcasts and unicasts by direct streams. Safe on any goroutine.
-func (n *Node) transmit(m types.Message) {
-	t := m.Payload.MsgType()
-	data, err := types.EncodeMessage(m)
-	if err != nil {
-		n.log.Error("cannot encode an engine message", "type", t, "err", err)
-		return
-	}
-	n.metrics.countOut(t, len(data))
-	switch {
-	case m.Broadcast && gossiped(t):
-		err = n.net.Publish(p2p.Proposals, data)
-	case m.Broadcast:
-		n.net.SendAll(data)
-	default:
-		err = n.net.Send(m.To, data)
-	}
-	if err != nil {
-		n.log.Debug("send failed", "type", t, "to", m.To, "err", err)
+// Evidence is counted and logged.
+func (w world) Evidence(evs []*types.DoubleSign) {
+	for _, ev := range evs {
+		w.n.metrics.evidence.Inc()
+		w.n.log.Warn("double-sign evidence", "evidence", ev.String())
 	}
 }
 
-// maybePropose answers the engine's payload request now if there is work:
-// transactions waiting, or a proposed block with transactions that needs
-// the blocks after it to commit (HotStuff commits a block three blocks
-// later). An idle chain instead proposes an empty block only every
-// EmptyBlockInterval, rather than spinning through empty blocks as fast
-// as the crypto allows.
-func (n *Node) maybePropose() {
-	req := n.payloadReq
-	if req == nil {
-		return
-	}
-	tooSoon := time.Since(n.payloadSince) < n.cfg.EmptyBlockInterval
-	if tooSoon && !n.hasWork() {
-		return
-	}
-	n.payloadReq = nil
-	if err := n.proto.engine.Propose(n.payload(req)); err != nil {
-		n.log.Debug("engine refused the payload", "err", err)
-	}
+// Waiting reports whether the mempool holds transactions.
+func (w world) Waiting() bool {
+	txs, _ := w.n.mempool.Size()
+	return txs > 0
 }
 
-// hasWork reports whether a proposal now would carry or commit
-// transactions.
-func (n *Node) hasWork() bool {
-	if txs, _ := n.mempool.Size(); txs > 0 {
-		return true
-	}
-	return n.proto.commitsNeedChildren && n.txsAbove > n.store.Height()
-}
-
-// payload answers the engine's request for transactions: reap from the
+// Payload answers the engine's request for transactions: reap from the
 // mempool, let the application prepare the proposal, cap it.
-func (n *Node) payload(req *types.PayloadRequest) types.ProposalPayload {
+func (w world) Payload(req *types.PayloadRequest) types.ProposalPayload {
+	n := w.n
 	txs := n.mempool.Reap(req.MaxTxs, req.MaxBytes)
 	ctx, cancel := context.WithTimeout(n.ctx, prepareTimeout)
 	defer cancel()
@@ -240,6 +152,38 @@ func (n *Node) payload(req *types.PayloadRequest) types.ProposalPayload {
 		res.Txs = txs
 	}
 	return types.ProposalPayload{View: req.View, Txs: capTxs(res.Txs, req.MaxTxs, req.MaxBytes)}
+}
+
+// noteViewTimeout counts a view this node gave up on; resends of the same
+// timeout or view-change are not new view changes.
+func (n *Node) noteViewTimeout(view uint64) {
+	if view > n.lastTimeoutView {
+		n.lastTimeoutView = view
+		n.metrics.viewTimeouts.Inc()
+	}
+}
+
+// transmit encodes m and hands it to the transport: proposals by gossip,
+// other broadcasts and unicasts by direct streams. Safe on any goroutine.
+func (n *Node) transmit(m types.Message, class protocol.Class) {
+	t := m.Payload.MsgType()
+	data, err := types.EncodeMessage(m)
+	if err != nil {
+		n.log.Error("cannot encode an engine message", "type", t, "err", err)
+		return
+	}
+	n.metrics.countOut(t, len(data))
+	switch {
+	case m.Broadcast && class == protocol.Proposal:
+		err = n.net.Publish(p2p.Proposals, data)
+	case m.Broadcast:
+		n.net.SendAll(data)
+	default:
+		err = n.net.Send(m.To, data)
+	}
+	if err != nil {
+		n.log.Debug("send failed", "type", t, "to", m.To, "err", err)
+	}
 }
 
 // capTxs keeps the longest prefix of txs within the limits, whatever the

@@ -10,7 +10,7 @@ import (
 // metrics are the node's Prometheus series. Each node has its own
 // registry, so several nodes can run in one process (tests, testnet).
 type metrics struct {
-	height, view             prometheus.Gauge
+	height, view, halted     prometheus.Gauge
 	viewTimeouts             prometheus.Counter
 	commitSeconds            prometheus.Histogram
 	txCommitSeconds          prometheus.Histogram
@@ -28,6 +28,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	lat := prometheus.ExponentialBuckets(0.001, 2, 16) // 1 ms … 33 s
 	return &metrics{
 		height:        f.gauge("height", "Height of the last committed block."),
+		halted:        f.gauge("consensus_halted", "1 once consensus stopped on this validator (a halted engine or a failed persist), else 0."),
 		view:          f.gauge("view", "Current consensus view."),
 		viewTimeouts:  f.counter("view_timeouts_total", "Views this node timed out of (it sent a timeout)."),
 		commitSeconds: f.histogram("block_commit_seconds", "Time from first seeing a block's proposal to committing it.", lat),

@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/bftkit/bftkit/api"
+	"github.com/bftkit/bftkit/driver"
 	"github.com/bftkit/bftkit/mempool"
 	"github.com/bftkit/bftkit/p2p"
+	"github.com/bftkit/bftkit/protocol"
 	"github.com/bftkit/bftkit/store"
 	"github.com/bftkit/bftkit/types"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -32,34 +34,28 @@ type Node struct {
 	log      *slog.Logger
 	store    *store.Store
 	mempool  *mempool.Mempool
-	proto    *protocol
+	desc     *protocol.Descriptor
+	driver   *driver.Driver // owned by the Ready loop
 	net      *p2p.Transport
-	gateway  *gateway
+	gateway  *driver.Gateway
 	metrics  *metrics
 	registry *prometheus.Registry
 	exec     *executor
-	blocks   *blockServer
+	blocks   *driver.BlockServer
 
-	status atomic.Pointer[api.Status]
-	local  chan types.Message // messages the engine addressed to itself
-	txIn   chan txBatch       // batches from peers, for the mempool
+	status  atomic.Pointer[api.Status]
+	fetches chan types.Payload // admitted block fetches, for the block server
+	txIn    chan txBatch       // batches from peers, for the mempool
 	// asyncAdds bounds POST /tx?mode=async submissions still in CheckTx;
 	// asyncFailures remembers why recent ones were refused.
-	asyncAdds     chan struct{}
-	asyncFailures *failureLog
-	// payloadReq is the engine's unanswered payload request (loop-owned).
-	payloadReq   *types.PayloadRequest
-	payloadSince time.Time
-	// txsAbove is the highest height of an accepted block with
-	// transactions (loop-owned): until it commits, the chain must keep
-	// moving.
-	txsAbove        uint64
+	asyncAdds       chan struct{}
+	asyncFailures   *failureLog
 	proposals       *proposalLog  // loop-owned
 	lastTimeoutView uint64        // loop-owned, for the view-timeout metric
 	lastCommittedID types.BlockID // loop-owned, for /status
-	// view is the engine's view as of the last loop iteration, for the
-	// gateway (which must not touch the engine).
-	view atomic.Uint64
+	// halted is why consensus stopped on this validator (a halted engine,
+	// a failed persist), nil while it runs.
+	halted atomic.Pointer[error]
 
 	done    chan struct{} // closed when the node has stopped
 	errOnce sync.Once
@@ -86,8 +82,8 @@ func New(cfg Config) (_ *Node, err error) {
 	}
 	n := &Node{
 		cfg: cfg, log: log.With("validator", cfg.Self),
-		local: make(chan types.Message, 1024),
-		txIn:  make(chan txBatch, 256),
+		fetches: make(chan types.Payload, maxQueuedFetches),
+		txIn:    make(chan txBatch, 256),
 
 		asyncAdds:     make(chan struct{}, maxAsyncAdds),
 		asyncFailures: newFailureLog(),
@@ -119,16 +115,13 @@ func New(cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if n.proto, err = newProtocol(&n.cfg, restored, n.store); err != nil {
+	if err = n.startDriver(restored); err != nil {
 		return nil, err
 	}
-	n.view.Store(n.proto.view())
 	n.metrics.height.Set(float64(n.store.Height()))
 	if k := len(restored.Committed); k > 0 {
 		n.lastCommittedID = restored.Committed[k-1].ID
 	}
-	n.blocks = newBlockServer(n)
-	n.gateway = newGateway(n)
 	if n.net, err = n.startTransport(); err != nil {
 		return nil, err
 	}
@@ -147,7 +140,7 @@ func (n *Node) startTransport() (*p2p.Transport, error) {
 	}
 	pc := p2p.DefaultConfig()
 	pc.ChainID, pc.Self, pc.Key = n.cfg.Genesis.ChainID, n.cfg.Self, n.cfg.Key
-	pc.ListenAddr, pc.Peers, pc.Validate, pc.Log = n.cfg.P2PListen, peers, n.gateway.validate, n.log
+	pc.ListenAddr, pc.Peers, pc.Validate, pc.Log = n.cfg.P2PListen, peers, n.validate, n.log
 	return p2p.New(pc)
 }
 
@@ -177,13 +170,13 @@ func peersFromGenesis(g *types.Genesis) ([]p2p.Peer, error) {
 func (n *Node) Start() {
 	n.goRun(n.runLoop)
 	n.goRun(n.exec.run)
-	n.goRun(n.blocks.run)
+	n.goRun(n.serveBlocks)
 	n.goRun(n.runTxGossip)
 	n.goRun(n.runTxIntake)
 	if n.httpSrv != nil {
 		n.goRun(n.serveHTTP)
 	}
-	n.log.Info("validator started", "protocol", n.proto.name, "height", n.store.Height(),
+	n.log.Info("validator started", "protocol", n.desc.Name, "height", n.store.Height(),
 		"p2p", n.net.ListenAddrs(), "http", n.HTTPAddr())
 }
 

@@ -12,7 +12,7 @@ import (
 const Version = "0.1.0-dev"
 
 func (n *Node) publishStatus() {
-	view := n.proto.view()
+	view, leader := n.driver.Position()
 	height := n.store.Height()
 	var last string
 	if height > 0 {
@@ -24,11 +24,16 @@ func (n *Node) publishStatus() {
 	if peers == nil {
 		peers = []types.ValidatorIndex{} // [] in JSON, not null
 	}
+	var halted string
+	if err := n.Halted(); err != nil {
+		halted = err.Error()
+	}
 	n.status.Store(&api.Status{
-		ChainID: n.cfg.Genesis.ChainID, Protocol: n.proto.name, Validator: n.cfg.Self,
+		ChainID: n.cfg.Genesis.ChainID, Protocol: n.desc.Name, Validator: n.cfg.Self,
 		Height: height, LastBlockID: last,
-		View: view, Leader: n.proto.leader(view),
-		Peers: peers, MempoolTxs: txs, Validators: n.cfg.Set.N(), Quorum: n.proto.quorum,
+		View: view, Leader: leader,
+		Peers: peers, MempoolTxs: txs, Validators: n.cfg.Set.N(), Quorum: n.desc.Quorum(n.cfg.Set.N()),
+		Halted: halted,
 	})
 }
 

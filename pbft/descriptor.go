@@ -73,6 +73,15 @@ func Descriptor(tune func(*Config)) protocol.Descriptor {
 			return &types.PBFTCommitted{Sender: self, Block: cb.Block, Commit: proof.Commit}, nil
 		},
 		ViewWindow: ViewWindow,
-		Quorum:     qc.QuorumSize,
+		CheckTiming: func(idleTicks float64) error {
+			// An idle primary must propose well within the view-change
+			// timer, or an idle chain changes view all the time.
+			cfg := config(protocol.Env{N: 4})
+			if limit := float64(cfg.ViewChangeTicks) / 2; idleTicks >= limit {
+				return fmt.Errorf("an idle primary waits %.1f ticks, at least half PBFT's %d-tick view-change timer", idleTicks, cfg.ViewChangeTicks)
+			}
+			return nil
+		},
+		Quorum: qc.QuorumSize,
 	}
 }

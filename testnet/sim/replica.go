@@ -67,8 +67,10 @@ func (s *Sim) start(n *node) {
 		dc.Check = func(rd *types.Ready) error { return check(s.verifier, n.durable.SafetyState, rd) }
 	}
 	n.state = nodeUp
-	n.driver, err = driver.New(dc)
-	s.driverFailed(n, err)
+	if n.driver, err = driver.New(dc); err != nil {
+		panic(fmt.Sprintf("sim: %v", err)) // the simulator's own wiring is wrong
+	}
+	s.driverFailed(n, n.driver.Drain())
 }
 
 // driverFailed reports a driver that stopped. For an honest node that is
