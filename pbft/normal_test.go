@@ -146,6 +146,7 @@ func TestPrePrepareWithAParentIsRefused(t *testing.T) {
 	f := newFixture(t, 4, 3)
 	pp := f.prePrepare(0, 1, "a")
 	pp.Block.ParentID = types.BlockID{1}
+	pp.Block.ForgetID() // changed after signing: hash it again
 	pp.Signature = f.sign(0, types.PrePrepareSignBytes(testChain, 0, 1, pp.Block.ID()))
 	require.ErrorIs(t, f.step(pp), ErrHasParent)
 	require.Empty(t, f.sent())

@@ -251,6 +251,7 @@ func TestPayloadLimitsOnBothSides(t *testing.T) {
 	for range f.cfg.MaxTxs {
 		pp.Block.Txs = append(pp.Block.Txs, types.Tx("x"))
 	}
+	pp.Block.ForgetID() // changed after signing: hash it again
 	pp.Signature = f.sign(0, types.PrePrepareSignBytes(testChain, 0, 1, pp.Block.ID()))
 	require.ErrorIs(t, f.step(pp), ErrTooLarge)
 	require.Empty(t, f.blocks)

@@ -13,9 +13,9 @@ import (
 var benchTemplate = typestest.Block(1, 1000, 100)
 
 func benchBlock(h uint64) *types.Block {
-	b := *benchTemplate
+	b := benchTemplate.Copy()
 	b.Height, b.View = h, h
-	return &b
+	return b
 }
 
 var benchSafety = make([]byte, 256) // about a HotStuff safety state with two QCs

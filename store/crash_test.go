@@ -130,7 +130,8 @@ func TestCrashSafety(t *testing.T) {
 		require.Equal(t, h, r.Height)
 		require.Equal(t, crashBlock(h).ID(), r.Committed[len(r.Committed)-1].ID)
 		require.Len(t, r.Committed, int(min(h, 8)))
-		want := map[types.BlockID]*types.Block{crashBlock(h + 1).ID(): crashBlock(h + 1), crashFork(h + 1).ID(): crashFork(h + 1)}
+		next, fork := crashBlock(h+1), crashFork(h+1) // carrying their IDs, as restored blocks do
+		want := map[types.BlockID]*types.Block{next.ID(): next, fork.ID(): fork}
 		require.Equal(t, want, r.Pending)
 		require.NoError(t, s.Close())
 	}

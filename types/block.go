@@ -1,28 +1,143 @@
 package types
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/bftkit/bftkit/canonical"
 	"github.com/bftkit/bftkit/crypto"
 )
 
+// Block is one batch of transactions at one height of the chain. It is the
+// wire message bftkit.types.Block; gogoproto generates its methods but not
+// this declaration (typedecl = false), so that a block can carry its ID.
+//
+// A block's contents must not change once its ID has been taken: the block
+// keeps that ID (see ID). Build a new block instead, or, in a test that
+// edits a block in place, call ForgetID after the edit.
+type Block struct {
+	Height uint64 `protobuf:"varint,1,opt,name=height,proto3" json:"height,omitempty"`
+	// view (HotStuff) or view of the pre-prepare (PBFT) that proposed it.
+	View     uint64  `protobuf:"varint,2,opt,name=view,proto3" json:"view,omitempty"`
+	ParentID BlockID `protobuf:"bytes,3,opt,name=parent_id,json=parentId,proto3,customtype=BlockID" json:"parent_id"`
+	// justify is the certificate for the parent (HotStuff); nil in PBFT and Raft.
+	Justify  *QuorumCert    `protobuf:"bytes,4,opt,name=justify,proto3" json:"justify,omitempty"`
+	Proposer ValidatorIndex `protobuf:"varint,5,opt,name=proposer,proto3,casttype=ValidatorIndex" json:"proposer,omitempty"`
+	Txs      []Tx           `protobuf:"bytes,6,rep,name=txs,proto3,casttype=Tx" json:"txs,omitempty"`
+	// parent_app_hash is the application state hash after executing the parent.
+	ParentAppHash []byte `protobuf:"bytes,7,opt,name=parent_app_hash,json=parentAppHash,proto3" json:"parent_app_hash,omitempty"`
+
+	// id is the block's ID once computed. It is not on the wire (no
+	// protobuf tag) and not in JSON (unexported).
+	id carriedID
+}
+
+// carriedID is a block's ID, computed at most once. Blocks are shared
+// between goroutines (the gateway's, the Ready loop, the executor, the
+// store), so the first computation is guarded: done is set, with release
+// semantics, only after id is written, and mu makes a second caller wait
+// for the first hash instead of hashing too.
+type carriedID struct {
+	done atomic.Bool
+	mu   sync.Mutex
+	id   BlockID
+}
+
 // ID is the SHA-256 of the block's canonical header. The header commits to
 // every field: the transactions through their RFC 6962 Merkle root, the
 // justify certificate through its canonical encoding.
 //
-// A block is hashed several times on its way through a node (the gateway's
-// signature check, the application's ProcessProposal, the engine, the
-// store), and the Merkle root of a large block costs about as much as a
-// signature check. So IDs are remembered (see idMemo), and a block whose
-// contents have not changed since its last ID is not hashed again.
+// The Merkle root of a large block costs about as much as a signature
+// check, and a block is asked for its ID several times on its way through
+// a node (the gateway's signature check, the application's
+// ProcessProposal, the engine, the store). So the block carries its ID:
+// the first call hashes it, once, even when goroutines race to ask, and
+// every later call returns that ID without looking at the contents. A
+// block decoded from the wire (DecodeMessage, Unmarshal) or built by an
+// engine starts without one; the gateway's first check, or the engine that
+// built it, takes it before the block is shared.
 func (b *Block) ID() BlockID {
-	return blockIDs.id(b)
+	if b.id.done.Load() {
+		return b.id.id
+	}
+	return b.takeID()
 }
+
+// takeID is ID's first call: hash once, under the lock.
+func (b *Block) takeID() BlockID {
+	b.id.mu.Lock()
+	defer b.id.mu.Unlock()
+	if !b.id.done.Load() {
+		b.id.id = b.computeID()
+		b.id.done.Store(true)
+	}
+	return b.id.id
+}
+
+// ForgetID drops the ID b carries, so that the next ID hashes b's current
+// contents. It is for tests (and test doubles) that change a block in
+// place after its ID was taken; the node never does. It must not race with
+// any other use of b.
+func (b *Block) ForgetID() {
+	b.id = carriedID{}
+}
+
+// Copy returns a new block with b's fields (sharing its transactions,
+// parent app hash and justify certificate, which must not change either)
+// and no ID yet: the way to derive a different block from b.
+func (b *Block) Copy() *Block {
+	return &Block{
+		Height: b.Height, View: b.View, ParentID: b.ParentID, Justify: b.Justify,
+		Proposer: b.Proposer, Txs: b.Txs, ParentAppHash: b.ParentAppHash,
+	}
+}
+
+// Unmarshal decodes data into b, which gives b new contents: the ID b
+// carried, if any, is dropped first. Like every gogoproto Unmarshal, it
+// merges into b's fields; decode into a new block.
+func (b *Block) Unmarshal(data []byte) error {
+	b.ForgetID()
+	return b.unmarshalFields(data)
+}
+
+// Equal reports whether that is a *Block with the same contents as b
+// (gogoproto's Equal, written by hand because the generated one copies a
+// Block value). The IDs the blocks carry are not compared: equal contents
+// have equal IDs.
+func (b *Block) Equal(that any) bool {
+	if that == nil {
+		return b == nil
+	}
+	o, ok := that.(*Block)
+	if !ok {
+		return false
+	}
+	if o == nil || b == nil {
+		return o == b
+	}
+	if b.Height != o.Height || b.View != o.View || b.ParentID != o.ParentID ||
+		!b.Justify.Equal(o.Justify) || b.Proposer != o.Proposer ||
+		len(b.Txs) != len(o.Txs) || !bytes.Equal(b.ParentAppHash, o.ParentAppHash) {
+		return false
+	}
+	for i := range b.Txs {
+		if !bytes.Equal(b.Txs[i], o.Txs[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// idHashes counts computeID calls, for tests that check a block is hashed
+// once.
+var idHashes atomic.Uint64
 
 // computeID hashes b's header.
 func (b *Block) computeID() BlockID {
+	idHashes.Add(1)
 	txRoot := b.TxRoot()
 	e := canonical.New(DomainBlockHeader, "").
 		Uint64(b.Height).
