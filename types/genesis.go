@@ -6,22 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"regexp"
 	"strings"
 
 	"github.com/bftkit/bftkit/crypto"
 )
 
-// maxGenesisBytes bounds a genesis file; the largest allowed validator set
-// takes about 400 KiB, the rest is room for the initial app state.
-const maxGenesisBytes = 16 << 20
-
 var chainIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // Genesis is the chain's starting point, shared by every validator as a JSON
-// file. A validator's index is its position in Validators.
+// file (read by config.LoadGenesis). A validator's index is its position in
+// Validators.
 type Genesis struct {
 	ChainID    string             `json:"chain_id"`
 	Validators []GenesisValidator `json:"validators"`
@@ -36,28 +31,6 @@ type GenesisValidator struct {
 	PoP     string `json:"proof_of_possession"`
 	PeerID  string `json:"peer_id,omitempty"`
 	Address string `json:"address,omitempty"`
-}
-
-// LoadGenesisFile reads and validates a genesis file. Every error names the
-// file and the offending field.
-func LoadGenesisFile(path string) (*Genesis, *ValidatorSet, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("genesis %s: %w", path, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxGenesisBytes+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("genesis %s: %w", path, err)
-	}
-	if len(data) > maxGenesisBytes {
-		return nil, nil, fmt.Errorf("genesis %s: larger than %d bytes", path, maxGenesisBytes)
-	}
-	g, vs, err := ParseGenesis(data)
-	if err != nil {
-		return nil, nil, fmt.Errorf("genesis %s: %w", path, err)
-	}
-	return g, vs, nil
 }
 
 // ParseGenesis decodes and validates genesis JSON, returning the validator

@@ -2,8 +2,6 @@ package types_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,9 +24,7 @@ func TestGenesisRoundTrip(t *testing.T) {
 	g := validGenesis(4)
 	data, err := json.Marshal(g)
 	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), "genesis.json")
-	require.NoError(t, os.WriteFile(path, data, 0o644))
-	got, vs, err := types.LoadGenesisFile(path)
+	got, vs, err := types.ParseGenesis(data)
 	require.NoError(t, err)
 	require.Equal(t, "test-chain", got.ChainID)
 	require.Equal(t, 4, vs.N())
@@ -74,6 +70,4 @@ func TestParseGenesisRejectsUnknownAndTrailingData(t *testing.T) {
 	require.ErrorContains(t, err, `unknown field "chainid"`)
 	_, _, err = types.ParseGenesis(append(data, []byte(`{}`)...))
 	require.ErrorContains(t, err, "trailing data")
-	_, _, err = types.LoadGenesisFile(filepath.Join(t.TempDir(), "none.json"))
-	require.ErrorContains(t, err, "none.json")
 }

@@ -75,7 +75,7 @@ func runNode(ctx context.Context, home, byz string) error {
 // validator's index is where its public key appears in genesis: a config
 // cannot name one validator while holding another's key.
 func nodeConfig(home string, f *config.File, log *slog.Logger) (node.Config, error) {
-	g, vs, err := types.LoadGenesisFile(config.Path(home, f.GenesisFile))
+	g, vs, err := config.LoadGenesis(config.Path(home, f.GenesisFile))
 	if err != nil {
 		return node.Config{}, err
 	}

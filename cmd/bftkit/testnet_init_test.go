@@ -42,7 +42,7 @@ func TestTestnetInitForOtherHostsAndCompose(t *testing.T) {
 	f, err := config.Load(filepath.Join(out, "node1"))
 	require.NoError(t, err)
 	require.Equal(t, "/ip4/0.0.0.0/tcp/26658", f.P2PListen, "a non-loopback host listens on all interfaces")
-	g, _, err := types.LoadGenesisFile(filepath.Join(out, "genesis.json"))
+	g, _, err := config.LoadGenesis(filepath.Join(out, "genesis.json"))
 	require.NoError(t, err)
 	require.Equal(t, "/dns4/db.example/tcp/26658", g.Validators[1].Address)
 
