@@ -31,15 +31,19 @@ type Config struct {
 	// memory to serve peers catching up from a snapshot; older ones are
 	// the driver's store's to serve.
 	RetainCommitted uint64
-	// Rand draws election timeouts (nil: seeded from the runtime); the
-	// simulator passes the node's seeded source, so a seed replays.
+	// Rand draws the randomized election timeouts (determinism.go). It is
+	// required, and must be seeded by the caller: the simulator passes the
+	// node's source derived from the run's seed, so that a seed replays; a
+	// validator derives one from its identity (see New). There is no
+	// fallback: etcd raft's own draw is crypto/rand, which nothing replays.
 	Rand *rand.Rand
 	// MaxSizePerMsg and MaxInflightMsgs are etcd raft's flow control.
 	MaxSizePerMsg   uint64
 	MaxInflightMsgs int
 }
 
-// DefaultConfig fills the tunables for node id of n.
+// DefaultConfig fills the tunables for node id of n. It leaves Rand nil:
+// the caller must set it to a seeded source, or New refuses the Config.
 func DefaultConfig(id types.ValidatorIndex, n int) Config {
 	return Config{
 		ID: id, N: n, ElectionTicks: 10, HeartbeatTicks: 1,
@@ -48,8 +52,13 @@ func DefaultConfig(id types.ValidatorIndex, n int) Config {
 	}
 }
 
+// ErrNoRand is New's error for a Config without Rand.
+var ErrNoRand = errors.New("raft: Config.Rand is nil; it must be a seeded source, from which the engine draws its election timeouts so that a seed replays them")
+
 func (c *Config) check() error {
 	switch {
+	case c.Rand == nil:
+		return ErrNoRand
 	case c.N < 1 || int(c.ID) >= c.N:
 		return fmt.Errorf("raft: node %d is not among %d", c.ID, c.N)
 	case c.HeartbeatTicks < 1 || c.ElectionTicks <= c.HeartbeatTicks:

@@ -10,7 +10,11 @@
 //   - HardState, the log and the snapshot point are in Ready.SafetyState
 //     (entries by block ID; blocks in Ready.Blocks) and are durable before
 //     any message leaves; committed entries become committed blocks.
-//   - PreVote and CheckQuorum are on; ticks come from the driver.
+//   - PreVote and CheckQuorum are on; ticks come from the driver, and
+//     election timeouts from the seeded Config.Rand (determinism.go).
+//   - Raft messages from peers are checked before etcd raft sees them
+//     (validate.go): etcd raft panics on input that contradicts its log,
+//     and a confused peer must cost an error, not this validator.
 //   - The log is compacted RetainEntries behind the applied entry. A
 //     follower that needs compacted entries gets a snapshot naming the last
 //     block before it, and fetches the blocks it lacks by ID (BlockRequest)

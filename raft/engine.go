@@ -6,8 +6,6 @@ import (
 	"io"
 	"log"
 	"math/rand/v2"
-	"reflect"
-	"slices"
 
 	etcdraft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -70,9 +68,11 @@ type Engine struct {
 	out    outbox
 	cached *types.Ready
 	raftRd *etcdraft.Ready
-	rand   *rand.Rand
-	// etcd raft's election clock and randomized timeout (determinism.go)
-	elapsed, timeout reflect.Value
+	rand   *rand.Rand    // Config.Rand: the election timeouts' seeded source
+	clock  electionClock // etcd raft's election clock and timeout (determinism.go)
+	// lastFloor is a lower bound of etcd raft's last log index, exact after
+	// every Ready, that the message checks use (validate.go).
+	lastFloor uint64
 	// snapsSent are followers sent a snapshot in the last Ready; etcd raft
 	// is told after Advance (ReportSnapshot), so that it resumes
 	// replicating to them rather than waiting forever.
@@ -98,16 +98,21 @@ type Restored struct {
 	Lookup func(types.BlockID) (*types.Block, error)
 }
 
-// New builds a node from cfg and what survived its last run.
+// New builds a node from cfg and what survived its last run. cfg.Rand must
+// be set (ErrNoRand): the engine is deterministic given its inputs and that
+// source. A validator should seed it from values that are fixed for it, such
+// as its chain ID and validator index (or public key), so that a replayed
+// run draws the same timeouts, while different validators draw different
+// ones.
+//
+// New fails, naming the field, if the etcd raft linked in lacks a field
+// that determinism.go reaches into (it is written against
+// pinnedEtcdRaftVersion).
 func New(cfg Config, r Restored) (*Engine, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	seed := cfg.Rand
-	if seed == nil {
-		seed = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
-	}
-	e := &Engine{cfg: cfg, rand: seed, ms: etcdraft.NewMemoryStorage(), blocks: make(map[types.BlockID]*types.Block),
+	e := &Engine{cfg: cfg, rand: cfg.Rand, ms: etcdraft.NewMemoryStorage(), blocks: make(map[types.BlockID]*types.Block),
 		recent: make(map[types.BlockID]*types.Block), heights: make(map[uint64]types.BlockID), hs: &raftpb.HardState{}}
 	for _, cb := range r.Committed {
 		e.committed = blockRef{cb.Block.Height, cb.ID}
@@ -141,10 +146,11 @@ func New(cfg Config, r Restored) (*Engine, error) {
 		return nil, fmt.Errorf("raft: %w", err)
 	}
 	e.rn = rn
-	if e.elapsed, e.timeout, err = e.raftFields(); err != nil {
+	if e.clock, err = etcdClock(rn); err != nil {
 		return nil, err
 	}
 	e.pinElectionTimeout()
+	e.lastFloor = e.storedLastIndex()
 	e.recomputeTail()
 	if e.snap.height > e.committed.height {
 		// Crashed while fetching what a snapshot skipped: fetch again.
@@ -215,8 +221,10 @@ func (e *Engine) stepRaft(from types.ValidatorIndex, p *types.RaftMessage) error
 	if msg.GetFrom() != raftID(from) || msg.GetTo() != raftID(e.cfg.ID) {
 		return ErrNotForMe
 	}
-	if etcdraft.IsLocalMsg(msg.GetType()) {
-		return fmt.Errorf("raft: %v is local to a node", msg.GetType())
+	// Nothing reaches etcd raft that could make it panic (validate.go).
+	st := e.rn.BasicStatus()
+	if err := e.checkMessage(msg, st); err != nil {
+		return err
 	}
 	for _, ent := range msg.GetEntries() {
 		if len(ent.GetData()) > 0 {
@@ -226,27 +234,15 @@ func (e *Engine) stepRaft(from types.ValidatorIndex, p *types.RaftMessage) error
 		}
 	}
 	if msg.GetType() == raftpb.MessageType_MsgSnap {
-		if err := e.checkSnapshot(msg.GetSnapshot()); err != nil {
-			return err
-		}
 		e.snapFrom = from
 	}
-	err := e.safeStep(msg)
+	e.lowerFloor(msg, st)
+	err := e.rn.Step(msg)
 	e.pinElectionTimeout()
-	return err
-}
-
-// safeStep steps etcd raft, turning its panics on impossible input (a
-// heartbeat committing past this node's log, say) into an error: Raft
-// trusts its peers, but one confused peer must not stop this validator.
-// etcd raft checks before it changes state, so the node goes on.
-func (e *Engine) safeStep(msg *raftpb.Message) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("raft: etcd raft refused %v from %d: %v", msg.GetType(), msg.GetFrom(), r)
-		}
-	}()
-	return e.rn.Step(msg)
+	if err != nil {
+		return fmt.Errorf("raft: %w", err)
+	}
+	return nil
 }
 
 // Propose appends the payload the engine asked for as the next block of
@@ -282,19 +278,6 @@ func (e *Engine) Propose(p types.ProposalPayload) error {
 	return nil
 }
 
-// checkSnapshot refuses a snapshot this package could not have made: its
-// data must name a block, and its voters must be the validator set.
-func (e *Engine) checkSnapshot(snap *raftpb.Snapshot) error {
-	var p types.RaftEntry
-	if err := p.Unmarshal(snap.GetData()); err != nil {
-		return fmt.Errorf("raft: snapshot data: %w", err)
-	}
-	if !slices.Equal(snap.GetMetadata().GetConfState().GetVoters(), e.confState().GetVoters()) {
-		return fmt.Errorf("raft: snapshot names voters %v", snap.GetMetadata().GetConfState().GetVoters())
-	}
-	return nil
-}
-
 // maybeRequestPayload asks for the next block when this node leads and the
 // pipeline has room.
 func (e *Engine) maybeRequestPayload() {
@@ -325,6 +308,8 @@ func (e *Engine) Ready() types.Ready {
 		e.raftRd = &rd
 		e.absorb(&rd)
 	}
+	// Storage now holds etcd raft's whole log (validate.go).
+	e.lastFloor = e.storedLastIndex()
 	rd := types.Ready{Messages: e.out.msgs, PayloadRequest: e.out.request, Blocks: e.out.blocks, Committed: e.out.commits}
 	if e.out.dirty {
 		rd.SafetyState = e.encodeSafety()
