@@ -5,17 +5,15 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/bftkit/bftkit/protocol"
 	"github.com/bftkit/bftkit/types"
 )
 
 // BlockServerConfig bounds what a BlockServer serves.
 type BlockServerConfig struct {
-	Self       types.ValidatorIndex
-	N          int
-	Descriptor *protocol.Descriptor
-	Source     BlockSource
-	Clock      Clock
+	Self   types.ValidatorIndex
+	N      int
+	Source BlockSource
+	Clock  Clock
 	// BlocksPerSecond and BytesPerSecond are each peer's budget.
 	BlocksPerSecond, BytesPerSecond int
 }
@@ -35,8 +33,8 @@ type BlockServer struct {
 
 // NewBlockServer builds a block server.
 func NewBlockServer(cfg BlockServerConfig) (*BlockServer, error) {
-	if cfg.Descriptor == nil || cfg.Source == nil || cfg.Clock == nil || cfg.N < 1 || cfg.BlocksPerSecond < 1 || cfg.BytesPerSecond < 1 {
-		return nil, errors.New("driver: a block server needs a descriptor, a source, a clock, n and positive budgets")
+	if cfg.Source == nil || cfg.Clock == nil || cfg.N < 1 || cfg.BlocksPerSecond < 1 || cfg.BytesPerSecond < 1 {
+		return nil, errors.New("driver: a block server needs a source, a clock, n and positive budgets")
 	}
 	return &BlockServer{cfg: cfg, blocks: make([]tokenBucket, cfg.N), bytes: make([]tokenBucket, cfg.N)}, nil
 }
@@ -44,10 +42,10 @@ func NewBlockServer(cfg BlockServerConfig) (*BlockServer, error) {
 // ErrBudget is a fetch refused or cut short by its sender's budget.
 var ErrBudget = errors.New("block fetch over the peer's budget")
 
-// Admit takes one block from the budget of p's sender: a node calls it
+// Admit takes one block from the budget of r's sender: a node calls it
 // before queueing a fetch, so that a flood is dropped at once.
-func (s *BlockServer) Admit(p types.Payload) error {
-	if !s.allow(s.cfg.Descriptor.Fetch(p).Sender, 1, 0) {
+func (s *BlockServer) Admit(r *types.BlockRequest) error {
+	if !s.allow(r.Sender, 1, 0) {
 		return ErrBudget
 	}
 	return nil
@@ -56,18 +54,17 @@ func (s *BlockServer) Admit(p types.Payload) error {
 // Serve answers an admitted fetch, sending each block with send as it
 // is read, until the request is satisfied, storage runs out of blocks,
 // or the sender's budget does (ErrBudget).
-func (s *BlockServer) Serve(p types.Payload, send func(types.Message)) error {
-	r := s.cfg.Descriptor.Fetch(p)
-	if r.ByID() {
-		return s.serveByID(r, send)
+func (s *BlockServer) Serve(r *types.BlockRequest, send func(types.Message)) error {
+	if r.ByHeight() {
+		return s.serveByHeight(r, send)
 	}
-	return s.serveByHeight(r, send)
+	return s.serveByID(r, send)
 }
 
 // serveByID sends the block and up to Ancestors−1 of its ancestors,
 // newest first.
-func (s *BlockServer) serveByID(r protocol.FetchRequest, send func(types.Message)) error {
-	id := r.ID
+func (s *BlockServer) serveByID(r *types.BlockRequest, send func(types.Message)) error {
+	id := r.BlockID
 	for i := range r.Ancestors {
 		if i > 0 && !s.allow(r.Sender, 1, 0) { // the first was paid at admission
 			return ErrBudget
@@ -88,26 +85,26 @@ func (s *BlockServer) serveByID(r protocol.FetchRequest, send func(types.Message
 	return nil
 }
 
-// serveByHeight sends committed blocks from r.From upward.
-func (s *BlockServer) serveByHeight(r protocol.FetchRequest, send func(types.Message)) error {
+// serveByHeight sends committed blocks from r.FromHeight upward, each
+// with the proof stored beside it (a PBFT commit certificate proves the
+// block on its own).
+func (s *BlockServer) serveByHeight(r *types.BlockRequest, send func(types.Message)) error {
 	for i := range uint64(r.Count) {
 		if i > 0 && !s.allow(r.Sender, 1, 0) {
 			return ErrBudget
 		}
-		cb, ok, err := s.cfg.Source.CommittedBlock(r.From + i)
+		cb, ok, err := s.cfg.Source.CommittedBlock(r.FromHeight + i)
 		if err != nil || !ok {
 			return err
 		}
-		if !s.allow(r.Sender, 0, cb.Block.Size()) {
+		if !s.allow(r.Sender, 0, cb.Block.Size()+len(cb.Proof)) {
 			return ErrBudget
 		}
-		var answer types.Payload = &types.BlockResponse{Sender: s.cfg.Self, Block: cb.Block}
-		if s.cfg.Descriptor.Answer != nil {
-			if answer, err = s.cfg.Descriptor.Answer(s.cfg.Self, cb); err != nil {
-				return fmt.Errorf("driver: answering a fetch of height %d: %w", r.From+i, err)
-			}
+		if len(cb.Proof) > types.MaxProofBytes {
+			return fmt.Errorf("driver: the stored proof of height %d is %d bytes, above the %d a peer accepts", cb.Block.Height, len(cb.Proof), types.MaxProofBytes)
 		}
-		send(types.Message{From: s.cfg.Self, To: r.Sender, Payload: answer})
+		send(types.Message{From: s.cfg.Self, To: r.Sender,
+			Payload: &types.BlockResponse{Sender: s.cfg.Self, Block: cb.Block, Proof: cb.Proof}})
 	}
 	return nil
 }

@@ -17,6 +17,13 @@ import (
 // stops rather than spin.
 const MaxReadyRounds = 1000
 
+// maxProposalsPerInput bounds the payloads proposed while carrying out
+// one input: deeper than any engine's pipeline, so a leader fills its
+// pipeline at once, but a chain of proposals without end (a lone
+// validator forms its own certificates, and its mempool may never run
+// dry) continues on the next tick instead of holding the loop.
+const maxProposalsPerInput = 16
+
 // maxLocal bounds the messages an engine addressed to itself and that
 // wait to be stepped.
 const maxLocal = 1024
@@ -40,6 +47,8 @@ type Config struct {
 	// EmptyBlockInterval is how long a leader with nothing to propose
 	// waits before proposing an empty block; 0 proposes at once.
 	EmptyBlockInterval time.Duration
+	// CommittedHeight is the height committed before this start.
+	CommittedHeight uint64
 	// Check, if set, sees every Ready before it is carried out (the
 	// simulator's oracle of the safety state); an error stops the driver.
 	Check func(rd *types.Ready) error
@@ -66,9 +75,17 @@ type Driver struct {
 	// pending, a protocol whose blocks commit through their children must
 	// keep proposing.
 	txsAbove, committed uint64
+	// proposed counts the payloads proposed during the current input.
+	proposed int
 
-	view   atomic.Uint64
-	leader atomic.Uint32
+	view     atomic.Uint64 // the engine's view, for the gateway
+	position atomic.Pointer[position]
+}
+
+// position is a view and its leader, published together.
+type position struct {
+	view   uint64
+	leader types.ValidatorIndex
 }
 
 // New builds a driver. Call Drain once the transport runs, to carry out
@@ -80,11 +97,14 @@ func New(cfg Config) (*Driver, error) {
 	case cfg.Storage == nil || cfg.Transport == nil || cfg.App == nil || cfg.Payloads == nil || cfg.Clock == nil:
 		return nil, errors.New("driver: storage, transport, application, payloads and clock are required")
 	}
+	if err := cfg.Descriptor.Check(); err != nil {
+		return nil, fmt.Errorf("driver: %w", err)
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &Driver{cfg: cfg, engine: cfg.Engine, log: log}
+	d := &Driver{cfg: cfg, engine: cfg.Engine, log: log, committed: cfg.CommittedHeight}
 	d.publishPosition()
 	return d, nil
 }
@@ -127,11 +147,9 @@ func (d *Driver) View() uint64 { return d.view.Load() }
 // Position is the engine's view and leader as of the last input; safe on
 // any goroutine.
 func (d *Driver) Position() (uint64, types.ValidatorIndex) {
-	return d.view.Load(), types.ValidatorIndex(d.leader.Load())
+	p := d.position.Load()
+	return p.view, p.leader
 }
-
-// Committed is the committed height as far as the driver saw it.
-func (d *Driver) Committed() uint64 { return d.committed }
 
 func (d *Driver) step(m types.Message) {
 	if err := d.engine.Step(m); err != nil {
@@ -143,6 +161,7 @@ func (d *Driver) step(m types.Message) {
 // what it addressed to itself, within MaxReadyRounds.
 func (d *Driver) drain() error {
 	defer d.publishPosition()
+	defer func() { d.proposed = 0 }()
 	for rounds := 0; ; rounds++ {
 		if rounds == MaxReadyRounds {
 			return d.stop(fmt.Errorf("driver: the engine still has work after %d Ready rounds from one input", MaxReadyRounds))
@@ -157,6 +176,11 @@ func (d *Driver) drain() error {
 			d.local = d.local[1:]
 			d.step(m)
 		default:
+			// An engine may halt on an input that leaves it nothing to
+			// do (a PBFT checkpoint that contradicts its history).
+			if err := d.engine.Halted(); err != nil {
+				return d.stop(fmt.Errorf("%w: %w", ErrHalted, err))
+			}
 			return nil
 		}
 	}
@@ -179,7 +203,7 @@ func (d *Driver) handleReady() error {
 	// 1. Durable before anything leaves.
 	if rd.SafetyState != nil || len(rd.Blocks) > 0 || len(rd.Committed) > 0 {
 		if err := d.cfg.Storage.Persist(&rd); err != nil {
-			return fmt.Errorf("driver: persisting the safety state: %w", err)
+			return fmt.Errorf("driver: making the Ready durable: %w", err)
 		}
 	}
 	for _, b := range rd.Blocks {
@@ -209,7 +233,9 @@ func (d *Driver) handleReady() error {
 	if err := d.engine.Halted(); err != nil {
 		return fmt.Errorf("%w: %w", ErrHalted, err)
 	}
-	d.maybePropose()
+	if d.proposed < maxProposalsPerInput {
+		d.maybePropose()
+	}
 	return nil
 }
 
@@ -224,8 +250,8 @@ func (d *Driver) send(m types.Message) {
 		}
 		return
 	}
-	if class == protocol.Fetch && d.cfg.Gateway != nil {
-		d.cfg.Gateway.expect(m.To, d.cfg.Descriptor.Fetch(m.Payload).Blocks())
+	if r, ok := m.Payload.(*types.BlockRequest); ok && d.cfg.Gateway != nil {
+		d.cfg.Gateway.expect(m.To, r.Blocks())
 	}
 	d.cfg.Transport.Send(m, class)
 }
@@ -246,6 +272,7 @@ func (d *Driver) maybePropose() {
 		return
 	}
 	d.payloadReq = nil
+	d.proposed++
 	if err := d.engine.Propose(d.cfg.Payloads.Payload(req)); err != nil {
 		d.log.Debug("engine refused the payload", "err", err)
 	}
@@ -261,5 +288,5 @@ func (d *Driver) hasWork() bool {
 func (d *Driver) publishPosition() {
 	view, leader := d.engine.Position()
 	d.view.Store(view)
-	d.leader.Store(uint32(leader))
+	d.position.Store(&position{view: view, leader: leader})
 }

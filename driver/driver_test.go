@@ -75,6 +75,7 @@ func (w *journalWorld) Payload(req *types.PayloadRequest) types.ProposalPayload 
 
 var testDescriptor = protocol.Descriptor{
 	Name: "script", Quorum: func(n int) int { return n },
+	New:   func(protocol.Env) (protocol.Engine, error) { return nil, errors.New("built by hand in these tests") },
 	Types: map[types.MsgType]protocol.Class{types.MsgHotStuffVote: protocol.Vote},
 }
 
@@ -102,7 +103,7 @@ func TestReadyIsCarriedOutInContractOrder(t *testing.T) {
 	d := newScripted(t, e, &journalWorld{journal: &journal}, WallClock{}, 0)
 	require.NoError(t, d.Drain())
 	require.Equal(t, []string{"persist", "send", "send", "commit", "evidence", "advance"}, journal)
-	require.Equal(t, uint64(1), d.Committed())
+	require.Equal(t, uint64(1), d.committed)
 	view, leader := d.Position()
 	require.Equal(t, uint64(7), view)
 	require.Equal(t, types.ValidatorIndex(3), leader)
@@ -131,6 +132,20 @@ func TestHaltedEngineStopsTheDriverWithItsReason(t *testing.T) {
 	require.ErrorIs(t, err, ErrHalted)
 	require.ErrorContains(t, err, "decided block X conflicts with committed Y")
 	require.ErrorIs(t, d.Step(vote(0)), ErrHalted)
+}
+
+// An engine may halt on an input that leaves it nothing to do (PBFT on a
+// checkpoint that contradicts its history): the driver sees that too.
+func TestHaltWithoutReadyStopsTheDriver(t *testing.T) {
+	var journal []string
+	e := &scriptEngine{journal: &journal}
+	d := newScripted(t, e, &journalWorld{journal: &journal}, WallClock{}, 0)
+	require.NoError(t, d.Drain())
+	e.halted = errors.New("a quorum's checkpoint says otherwise")
+	err := d.Step(vote(1))
+	require.ErrorIs(t, err, ErrHalted)
+	require.ErrorContains(t, err, "a quorum's checkpoint says otherwise")
+	require.Equal(t, []string{"step"}, journal, "no Ready, and still noticed")
 }
 
 // An engine that always has more work is stopped after MaxReadyRounds.

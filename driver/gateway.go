@@ -66,6 +66,9 @@ func NewGateway(cfg GatewayConfig) (*Gateway, error) {
 	if cfg.Descriptor == nil || cfg.Verifier == nil || cfg.Clock == nil || cfg.View == nil || cfg.N < 1 {
 		return nil, errors.New("driver: a gateway needs a descriptor, a verifier, a clock, a view and n")
 	}
+	if err := cfg.Descriptor.Check(); err != nil {
+		return nil, fmt.Errorf("driver: %w", err)
+	}
 	g := &Gateway{
 		cfg:      cfg,
 		sem:      make(chan struct{}, max(cfg.VerifyWorkers, 1)),
@@ -109,7 +112,9 @@ func (g *Gateway) Check(from types.ValidatorIndex, gossiped bool, m types.Messag
 	switch {
 	case m.From == g.cfg.Self:
 		return 0, reject("sender", ErrFromSelf)
-	case m.From != from || int(from) >= g.cfg.N:
+	case int(from) >= g.cfg.N:
+		return 0, reject("sender", fmt.Errorf("%v from %d, not one of the %d validators", t, from, g.cfg.N))
+	case m.From != from:
 		return 0, reject("sender", fmt.Errorf("%v signed by %d arrived from peer %d", t, m.From, from))
 	}
 	class, ok := g.cfg.Descriptor.Class(t)
@@ -151,7 +156,10 @@ func (g *Gateway) precheck(from types.ValidatorIndex, class protocol.Class, p ty
 		}
 	case protocol.Proposal:
 		b := blockOf(p)
-		if b == nil || g.leader(b.View) != b.Proposer {
+		if b == nil {
+			return reject("proposal", errors.New("proposal without a block"))
+		}
+		if g.leader(b.View) != b.Proposer {
 			return reject("proposal", ErrNotLeader)
 		}
 		if err := g.budgetFarFuture(b.View, b.Proposer); err != nil {
@@ -194,11 +202,12 @@ func (g *Gateway) verify(m types.Message) error {
 	}
 	g.sem <- struct{}{}
 	defer func() { <-g.sem }()
-	start := time.Now()
-	err := g.cfg.Descriptor.Verify(g.cfg.Verifier, m)
-	if g.cfg.Observe != nil {
-		g.cfg.Observe(time.Since(start))
+	if g.cfg.Observe == nil {
+		return g.cfg.Descriptor.Verify(g.cfg.Verifier, m)
 	}
+	start := time.Now() // a metric only: nothing decides on it
+	err := g.cfg.Descriptor.Verify(g.cfg.Verifier, m)
+	g.cfg.Observe(time.Since(start))
 	return err
 }
 

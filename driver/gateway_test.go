@@ -83,7 +83,7 @@ func TestProtocolsAcceptOnlyTheirOwnMessages(t *testing.T) {
 	for _, foreign := range []types.Payload{
 		&types.Proposal{Block: &types.Block{Height: 1, View: 1, Proposer: 1}},
 		&types.PBFTPrePrepare{Primary: 1, Block: &types.Block{Height: 1, Proposer: 1}},
-		&types.PBFTFetch{Sender: 1, Count: 1},
+		&types.PBFTVote{Replica: 1},
 		&types.PBFTViewChange{Replica: 1},
 	} {
 		_, err := g.Check(1, false, types.Message{From: 1, Payload: foreign})

@@ -197,20 +197,6 @@ func (e *Engine) retryFetches() {
 	}
 }
 
-// handleBlockRequest answers with the block and up to Ancestors−1 of its
-// ancestors, newest first, from the blocks this replica knows.
-func (e *Engine) handleBlockRequest(r *types.BlockRequest) {
-	id := r.BlockID
-	for k := uint32(0); k < r.Ancestors && !id.IsZero(); k++ {
-		b, ok := e.blocks[id]
-		if !ok {
-			return
-		}
-		e.send(r.Sender, &types.BlockResponse{Sender: e.cfg.ID, Block: b})
-		id = b.ParentID
-	}
-}
-
 // handleBlockResponse accepts a block only if it is one this replica is
 // fetching: its ID then proves its contents. Its parent, if unknown, is
 // fetched next (it is usually in the same batch of responses).

@@ -53,7 +53,6 @@ func Descriptor(tune func(*Config)) protocol.Descriptor {
 			}
 			return cfg.Leaders.Leader
 		},
-		Fetch:               protocol.FetchOf,
 		ViewWindow:          probe.ViewWindow,
 		Quorum:              qc.QuorumSize,
 		CommitsNeedChildren: true,

@@ -25,9 +25,6 @@ func (e *Engine) Step(m types.Message) error {
 	case *types.Timeout:
 		e.handleTimeout(p)
 		return nil
-	case *types.BlockRequest:
-		e.handleBlockRequest(p)
-		return nil
 	case *types.BlockResponse:
 		e.handleBlockResponse(p)
 		return nil

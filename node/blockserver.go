@@ -19,13 +19,13 @@ const maxQueuedFetches = 256
 // the block server's goroutine (disk reads stay off the Ready loop and the
 // transport); over budget, or with the queue full, it is dropped and the
 // requester retries.
-func (n *Node) queueFetch(p types.Payload) {
-	if n.blocks.Admit(p) != nil {
+func (n *Node) queueFetch(r *types.BlockRequest) {
+	if n.blocks.Admit(r) != nil {
 		n.metrics.blockRequestsRateLimited.Inc()
 		return
 	}
 	select {
-	case n.fetches <- p:
+	case n.fetches <- r:
 	default:
 		n.metrics.blockRequestsRateLimited.Inc()
 	}
@@ -38,8 +38,8 @@ func (n *Node) serveBlocks() {
 		select {
 		case <-n.ctx.Done():
 			return
-		case p := <-n.fetches:
-			err := n.blocks.Serve(p, send)
+		case r := <-n.fetches:
+			err := n.blocks.Serve(r, send)
 			switch {
 			case errors.Is(err, driver.ErrBudget):
 				n.metrics.blockRequestsRateLimited.Inc()

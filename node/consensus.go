@@ -48,7 +48,7 @@ func (n *Node) startDriver(restored store.Restored) error {
 		return err
 	}
 	n.blocks, err = driver.NewBlockServer(driver.BlockServerConfig{
-		Self: cfg.Self, N: set.N(), Descriptor: n.desc, Source: blockSource{n.store}, Clock: driver.WallClock{},
+		Self: cfg.Self, N: set.N(), Source: blockSource{n.store}, Clock: driver.WallClock{},
 		BlocksPerSecond: cfg.BlockRequestsPerSecond, BytesPerSecond: blockServeBytesPerSecond,
 	})
 	if err != nil {
@@ -58,29 +58,32 @@ func (n *Node) startDriver(restored store.Restored) error {
 	n.driver, err = driver.New(driver.Config{
 		Self: cfg.Self, Descriptor: n.desc, Engine: engine,
 		Storage: w, Transport: w, App: w, Payloads: w, Clock: driver.WallClock{},
-		Gateway: n.gateway, EmptyBlockInterval: cfg.EmptyBlockInterval, Log: n.log,
+		Gateway: n.gateway, EmptyBlockInterval: cfg.EmptyBlockInterval, CommittedHeight: restored.Height, Log: n.log,
 	})
 	return err
 }
 
 // halt stops consensus on this validator, visibly: an error log naming
-// the reason, /status (halted), the consensus_halted metric, and the
-// node's error (bftkit node exits non-zero). Sending anything more could
-// sign what a restart would contradict (a failed persist) or build on a
-// chain that conflicts with the committed one (a halted engine). The
-// node itself then stops.
+// the reason, /status (halted), the consensus_halted metric, Halting
+// closed, and the node's error (bftkit node exits non-zero). Signing
+// anything more could contradict what a restart would find (a failed
+// persist) or build on a chain that conflicts with the committed one (a
+// halted engine). The rest of the node keeps running (the API, metrics,
+// blocks served to peers, the executor), so the halt can be seen and the
+// chain read until the embedder or bftkit node stops it.
 func (n *Node) halt(err error) {
-	if errors.Is(err, driver.ErrHalted) {
-		err = fmt.Errorf("%w: %w", ErrHalted, err)
-	}
+	err = fmt.Errorf("%w: %w", ErrHalted, err)
 	n.halted.Store(&err)
+	n.setErr(err)
 	n.metrics.halted.Set(1)
+	n.log.Error("consensus halted on this validator: it signs nothing more", "err", err)
 	n.publishStatus()
-	n.fail(err)
+	close(n.halting)
 }
 
-// ErrHalted is the node's error when its engine halted: it detected that
-// continuing could break safety (more than f validators are faulty).
+// ErrHalted is the node's error once consensus stopped on it: its engine
+// halted (it found that continuing could break safety: more than f
+// validators are faulty), or its store failed to make a Ready durable.
 var ErrHalted = errors.New("consensus halted")
 
 // Halted is why consensus stopped on this validator, nil while it runs.
@@ -90,3 +93,6 @@ func (n *Node) Halted() error {
 	}
 	return nil
 }
+
+// Halting is closed once consensus halted on this validator (see Halted).
+func (n *Node) Halting() <-chan struct{} { return n.halting }

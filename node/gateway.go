@@ -63,8 +63,8 @@ func (n *Node) validate(from types.ValidatorIndex, ch p2p.Channel, data []byte) 
 		n.metrics.rejected.WithLabelValues(reason).Inc()
 		return nil, err
 	}
-	if class == protocol.Fetch {
-		n.queueFetch(m.Payload)
+	if r, ok := m.Payload.(*types.BlockRequest); ok && class == protocol.Fetch {
+		n.queueFetch(r)
 		return nil, nil
 	}
 	return m, nil

@@ -44,8 +44,8 @@ type Node struct {
 	blocks   *driver.BlockServer
 
 	status  atomic.Pointer[api.Status]
-	fetches chan types.Payload // admitted block fetches, for the block server
-	txIn    chan txBatch       // batches from peers, for the mempool
+	fetches chan *types.BlockRequest // admitted block fetches, for the block server
+	txIn    chan txBatch             // batches from peers, for the mempool
 	// asyncAdds bounds POST /tx?mode=async submissions still in CheckTx;
 	// asyncFailures remembers why recent ones were refused.
 	asyncAdds       chan struct{}
@@ -58,6 +58,7 @@ type Node struct {
 	halted atomic.Pointer[error]
 
 	done    chan struct{} // closed when the node has stopped
+	halting chan struct{} // closed when consensus halted
 	errOnce sync.Once
 	err     error // the fatal error that stopped the node, if any
 	httpLn  net.Listener
@@ -82,13 +83,14 @@ func New(cfg Config) (_ *Node, err error) {
 	}
 	n := &Node{
 		cfg: cfg, log: log.With("validator", cfg.Self),
-		fetches: make(chan types.Payload, maxQueuedFetches),
+		fetches: make(chan *types.BlockRequest, maxQueuedFetches),
 		txIn:    make(chan txBatch, 256),
 
 		asyncAdds:     make(chan struct{}, maxAsyncAdds),
 		asyncFailures: newFailureLog(),
 		proposals:     newProposalLog(),
 		done:          make(chan struct{}),
+		halting:       make(chan struct{}),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	defer func() {

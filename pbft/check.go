@@ -169,8 +169,6 @@ func checkCovered(v *qc.Verifier, st *types.PBFTSafety, slots map[uint64]*types.
 			}
 		}
 		return verifyNewView(v, m)
-	case *types.PBFTCommitted:
-		return v.VerifyPBFTCert(m.Commit, v.Quorum())
 	}
 	return nil
 }

@@ -77,23 +77,46 @@ func TestLaggingReplicaFetchesUpToACheckpointVouchedByFPlusOne(t *testing.T) {
 	f := newFixture(t, 4, 3)
 	d := ahead.e.history
 	require.NoError(t, f.step(f.checkpointFrom(1, 4, d)))
-	require.Empty(t, ofType[*types.PBFTFetch](f.sent()), "one replica is not enough")
+	require.Empty(t, ofType[*types.BlockRequest](f.sent()), "one replica is not enough")
 	require.NoError(t, f.step(f.checkpointFrom(2, 4, d)))
-	fetches := ofType[*types.PBFTFetch](f.sent())
+	fetches := ofType[*types.BlockRequest](f.sent())
 	require.Len(t, fetches, 1)
-	require.Equal(t, uint64(1), fetches[0].FromSeq)
+	require.Equal(t, uint64(1), fetches[0].FromHeight)
 	require.Equal(t, uint32(4), fetches[0].Count)
 
-	ahead.sent()
-	require.NoError(t, ahead.step(&types.PBFTFetch{Sender: 3, FromSeq: 1, Count: 4}))
-	answers := ofType[*types.PBFTCommitted](ahead.sent())
-	require.Len(t, answers, 4)
+	// The answers are what a driver's block server sends from the store:
+	// each committed block with the proof stored beside it.
+	require.Len(t, ahead.committed, 4)
 	v := testVerifier(f)
-	for _, c := range answers {
-		require.NoError(t, VerifyMessage(v, f.cfg.WindowSize, types.Message{From: 2, Payload: c}))
-		require.NoError(t, f.step(c))
+	for _, cb := range ahead.committed {
+		r := &types.BlockResponse{Sender: 2, Block: cb.Block, Proof: cb.Proof}
+		require.NoError(t, VerifyMessage(v, f.cfg.WindowSize, types.Message{From: 2, Payload: r}))
+		require.NoError(t, f.step(r))
 	}
 	require.Equal(t, uint64(4), f.e.Status().Executed)
 	require.Equal(t, d, f.e.history)
 	require.NoError(t, f.e.Halted())
+}
+
+// A committed block fetched by height is trusted only through the commit
+// certificate in its proof, for exactly that block: the gateway refuses a
+// proof of another block, of another phase, or of too few replicas.
+func TestFetchedCommittedBlockNeedsItsOwnCommitCertificate(t *testing.T) {
+	ahead := newFixture(t, 4, 2)
+	ahead.commitSeq(1)
+	ahead.commitSeq(2)
+	v := testVerifier(ahead)
+	one, two := ahead.committed[0], ahead.committed[1]
+	verify := func(b *types.Block, proof []byte) error {
+		return VerifyMessage(v, ahead.cfg.WindowSize, types.Message{From: 2, Payload: &types.BlockResponse{Sender: 2, Block: b, Proof: proof}})
+	}
+	require.NoError(t, verify(one.Block, one.Proof))
+	require.ErrorContains(t, verify(two.Block, one.Proof), "does not prove", "another block's certificate")
+	weak, err := DecodeProof(one.Proof)
+	require.NoError(t, err)
+	weak.Commit.Signers, weak.Commit.Signatures = weak.Commit.Signers[:2], weak.Commit.Signatures[:2]
+	data, err := weak.Marshal()
+	require.NoError(t, err)
+	require.Error(t, verify(one.Block, data), "two commits of four replicas prove nothing")
+	require.Error(t, verify(one.Block, []byte("not a proof")))
 }

@@ -82,7 +82,7 @@ func (c *Config) check() error {
 		return errors.New("pbft: MaxInFlight must be positive")
 	case c.ViewChangeTicks < 1 || c.MaxViewChangeTicks < c.ViewChangeTicks || c.ResendTicks < 1:
 		return fmt.Errorf("pbft: timeouts %d..%d ticks (resend %d) are not a range", c.ViewChangeTicks, c.MaxViewChangeTicks, c.ResendTicks)
-	case c.MaxTxs < 1 || c.MaxBytes < 1 || c.RetainCommitted < c.WindowSize || c.MaxFetchAhead < types.MaxPBFTFetch:
+	case c.MaxTxs < 1 || c.MaxBytes < 1 || c.RetainCommitted < c.WindowSize || c.MaxFetchAhead < types.MaxBlockRequestAncestors:
 		return errors.New("pbft: payload, retention and fetch bounds must be positive (retention at least L)")
 	}
 	return nil

@@ -51,26 +51,11 @@ func Descriptor(tune func(*Config)) protocol.Descriptor {
 			types.MsgPBFTVote:       protocol.Vote,
 			types.MsgPBFTViewChange: protocol.ViewChange,
 			types.MsgPBFTNewView:    protocol.ViewChange,
-			types.MsgPBFTFetch:      protocol.Fetch,
-			types.MsgPBFTCommitted:  protocol.Response,
 			types.MsgBlockRequest:   protocol.Fetch,
 			types.MsgBlockResponse:  protocol.Response,
 		},
 		Leader: func(n int) func(uint64) types.ValidatorIndex {
 			return func(view uint64) types.ValidatorIndex { return Primary(view, n) }
-		},
-		Fetch: func(p types.Payload) protocol.FetchRequest {
-			if f, ok := p.(*types.PBFTFetch); ok {
-				return protocol.FetchRequest{Sender: f.Sender, From: f.FromSeq, Count: f.Count}
-			}
-			return protocol.FetchOf(p)
-		},
-		Answer: func(self types.ValidatorIndex, cb types.CommittedBlock) (types.Payload, error) {
-			proof, err := DecodeProof(cb.Proof)
-			if err != nil {
-				return nil, fmt.Errorf("pbft: committed block %d without a commit certificate: %w", cb.Block.Height, err)
-			}
-			return &types.PBFTCommitted{Sender: self, Block: cb.Block, Commit: proof.Commit}, nil
 		},
 		ViewWindow: ViewWindow,
 		CheckTiming: func(idleTicks float64) error {

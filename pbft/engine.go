@@ -71,9 +71,8 @@ type Engine struct {
 	cpDigests map[uint64]types.BlockID // own history at checkpoints above low
 	cpTakenAt uint64                   // tick of the last checkpoint taken
 	recent    map[uint64]types.CommittedBlock
-	recentIDs map[types.BlockID]uint64
-	fetched   map[uint64]*types.PBFTCommitted // proven blocks waiting for their turn
-	halted    error                           // why the replica stopped; nil while it runs
+	fetched   map[uint64]provenBlock // proven blocks waiting for their turn
+	halted    error                  // why the replica stopped; nil while it runs
 
 	// Vote counting.
 	prepares, commits  VoteCollector
@@ -125,8 +124,8 @@ func New(cfg Config, r Restored) (*Engine, error) {
 		cfg: cfg, f: faults(cfg.N), quorum: quorum(cfg.N),
 		log: make(map[uint64]*slot), blocks: make(map[types.BlockID]*types.Block),
 		cpDigests: make(map[uint64]types.BlockID), recent: make(map[uint64]types.CommittedBlock),
-		recentIDs: make(map[types.BlockID]uint64), fetched: make(map[uint64]*types.PBFTCommitted),
-		prepQ: make(map[qc.Slot]map[types.BlockID]*qc.Quorum), commitQ: make(map[qc.Slot]map[types.BlockID]*qc.Quorum),
+		fetched: make(map[uint64]provenBlock),
+		prepQ:   make(map[qc.Slot]map[types.BlockID]*qc.Quorum), commitQ: make(map[qc.Slot]map[types.BlockID]*qc.Quorum),
 		vcs: make(map[types.ValidatorIndex]*types.PBFTViewChange), awaitingBlock: make(map[types.BlockID]*blockFetch),
 		lateVC: make(map[types.ValidatorIndex]uint64), nvAnswered: make(map[types.ValidatorIndex]uint64),
 		nextSeq: 1,
@@ -257,15 +256,10 @@ func (e *Engine) Step(m types.Message) error {
 		return e.onViewChange(p)
 	case *types.PBFTNewView:
 		return e.onNewView(p)
-	case *types.PBFTFetch:
-		e.onFetch(p)
-		return nil
-	case *types.PBFTCommitted:
-		return e.onCommitted(p)
-	case *types.BlockRequest:
-		e.onBlockRequest(p)
-		return nil
 	case *types.BlockResponse:
+		if len(p.Proof) > 0 {
+			return e.onCommitted(p)
+		}
 		return e.onBlockResponse(p)
 	}
 	return fmt.Errorf("pbft: %v is not a PBFT message", m.Payload.MsgType())

@@ -38,17 +38,17 @@ func (e *Engine) startCatchUp(target uint64, digest types.BlockID, signers []typ
 func (e *Engine) requestCommitted() {
 	c := e.catchUp
 	from := e.executed + 1
-	for e.fetched[from] != nil {
+	for _, ok := e.fetched[from]; ok; _, ok = e.fetched[from] {
 		from++
 	}
 	if from > c.target {
 		return
 	}
-	count := min(c.target-from+1, types.MaxPBFTFetch)
+	count := min(c.target-from+1, types.MaxBlockRequestAncestors)
 	to := c.peers[c.next%len(c.peers)]
 	c.next++
 	c.asked, c.sentAt = from+count-1, e.now
-	e.send(to, &types.PBFTFetch{Sender: e.cfg.ID, FromSeq: from, Count: uint32(count)})
+	e.send(to, &types.BlockRequest{Sender: e.cfg.ID, FromHeight: from, Count: uint32(count)})
 }
 
 // retryCatchUp asks another peer when an answer is overdue, and ends the
@@ -64,30 +64,26 @@ func (e *Engine) retryCatchUp() {
 	}
 }
 
-// onFetch answers from the committed blocks kept in memory; older ones are
-// the driver's store's to serve.
-func (e *Engine) onFetch(f *types.PBFTFetch) {
-	for seq := f.FromSeq; seq < f.FromSeq+uint64(f.Count); seq++ {
-		cb, ok := e.recent[seq]
-		if !ok {
-			return
-		}
-		proof, err := DecodeProof(cb.Proof)
-		if err != nil {
-			return
-		}
-		e.send(f.Sender, &types.PBFTCommitted{Sender: e.cfg.ID, Block: cb.Block, Commit: proof.Commit})
-	}
+// provenBlock is a block fetched by height with the commit certificate
+// that proves it committed.
+type provenBlock struct {
+	block  *types.Block
+	commit *types.PBFTCert
 }
 
-// onCommitted buffers a block proven committed by its certificate (checked
-// at the gateway) and executes what it can.
-func (e *Engine) onCommitted(c *types.PBFTCommitted) error {
-	seq := c.Block.Height
+// onCommitted buffers a block proven committed by the commit certificate
+// in its proof (checked at the gateway: see VerifyMessage) and executes
+// what it can.
+func (e *Engine) onCommitted(r *types.BlockResponse) error {
+	seq := r.Block.Height
 	if seq <= e.executed || seq > e.executed+e.cfg.MaxFetchAhead {
 		return fmt.Errorf("committed block %d outside (%d, %d]: %w", seq, e.executed, e.executed+e.cfg.MaxFetchAhead, ErrOutOfWindow)
 	}
-	e.fetched[seq] = c
+	proof, err := DecodeProof(r.Proof)
+	if err != nil {
+		return err // the gateway decoded it already; only a bypassed gateway gets here
+	}
+	e.fetched[seq] = provenBlock{block: r.Block, commit: proof.Commit}
 	e.execute()
 	if e.catchUp != nil && e.executed >= e.catchUp.asked {
 		e.retryCatchUp()
@@ -128,18 +124,6 @@ func (e *Engine) retryBlocks() {
 			f.peer = (f.peer + 1) % types.ValidatorIndex(e.cfg.N)
 			e.requestBlock(d)
 		}
-	}
-}
-
-func (e *Engine) onBlockRequest(r *types.BlockRequest) {
-	b := e.blocks[r.BlockID]
-	if b == nil {
-		if h, ok := e.recentIDs[r.BlockID]; ok {
-			b = e.recent[h].Block
-		}
-	}
-	if b != nil {
-		e.send(r.Sender, &types.BlockResponse{Sender: e.cfg.ID, Block: b})
 	}
 }
 

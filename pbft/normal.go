@@ -201,8 +201,8 @@ func (e *Engine) execute() {
 		var cert *types.PBFTCert
 		if s := e.log[next]; s != nil && s.commit != nil && s.block != nil {
 			b, cert = s.block, s.commit
-		} else if c := e.fetched[next]; c != nil {
-			b, cert = c.Block, c.Commit
+		} else if c, ok := e.fetched[next]; ok {
+			b, cert = c.block, c.commit
 		} else {
 			return
 		}
@@ -244,16 +244,13 @@ func (e *Engine) commitBlock(b *types.Block, cert *types.PBFTCert) {
 	e.maybeRequestPayload()
 }
 
-// remember keeps a committed block to serve lagging peers, and forgets
-// those older than RetainCommitted.
+// remember keeps a committed block, to tell a number decided again after
+// a view change from one executed, and forgets those older than
+// RetainCommitted.
 func (e *Engine) remember(cb types.CommittedBlock) {
 	h := cb.Block.Height
 	e.recent[h] = cb
-	e.recentIDs[cb.ID] = h
 	if h > e.cfg.RetainCommitted {
-		if old, ok := e.recent[h-e.cfg.RetainCommitted]; ok {
-			delete(e.recentIDs, old.ID)
-			delete(e.recent, h-e.cfg.RetainCommitted)
-		}
+		delete(e.recent, h-e.cfg.RetainCommitted)
 	}
 }

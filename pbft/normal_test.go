@@ -151,3 +151,42 @@ func TestPrePrepareWithAParentIsRefused(t *testing.T) {
 	require.ErrorIs(t, f.step(pp), ErrHasParent)
 	require.Empty(t, f.sent())
 }
+
+// A replica that executed a number keeps resending its prepare and commit
+// for it, in the current view, until a stable checkpoint covers it: after
+// a view change, the replicas that did not execute it may need exactly
+// these to reach 2f+1 (the simulator's seed 93 at n = 7 stalled without).
+func TestExecutedNumbersAreResentUntilStable(t *testing.T) {
+	f := newFixture(t, 4, 3)
+	d := f.commitSeq(1)
+	require.Equal(t, uint64(1), f.e.Status().Executed)
+	f.sent()
+	f.tick(f.cfg.ResendTicks)
+	var prepares, commits int
+	for _, v := range ofType[*types.PBFTVote](f.sent()) {
+		if v.Seq == 1 && v.Digest == d && v.View == 0 {
+			switch v.Phase {
+			case types.PhasePrepare:
+				prepares++
+			case types.PhaseCommit:
+				commits++
+			}
+		}
+	}
+	require.Equal(t, 1, prepares, "the executed number's prepare, again")
+	require.Equal(t, 1, commits, "and its commit")
+
+	for seq := uint64(2); seq <= f.cfg.CheckpointInterval; seq++ {
+		f.commitSeq(seq)
+	}
+	h := f.e.history
+	for _, i := range []types.ValidatorIndex{0, 1} { // with its own, 2f+1
+		require.NoError(t, f.step(f.checkpointFrom(i, f.cfg.CheckpointInterval, h)))
+	}
+	require.Equal(t, f.cfg.CheckpointInterval, f.e.Status().LowWatermark, "stable")
+	f.sent()
+	f.tick(f.cfg.ResendTicks)
+	for _, v := range ofType[*types.PBFTVote](f.sent()) {
+		require.Equal(t, types.PhaseCheckpoint, v.Phase, "nothing below a stable checkpoint is resent")
+	}
+}

@@ -30,7 +30,12 @@ func (e *Engine) Tick() {
 // resend repeats what peers may have lost: the view-change while changing
 // views; otherwise the pre-prepares, prepares and commits of numbers that
 // have made no progress for ResendTicks, and the last checkpoint until it
-// is stable.
+// is stable. Numbers this replica already executed are resent too, until a
+// stable checkpoint covers them: the replicas that did not execute them
+// may need this one's prepare and commit to reach 2f+1 (found by the
+// simulator: with f replicas down, two that had executed numbers 61–68
+// stopped resending, the other three never prepared them, and fewer than
+// f+1 replicas could vouch for a checkpoint to fetch them from).
 func (e *Engine) resend() {
 	if e.changing {
 		if e.myVC != nil {
@@ -40,7 +45,7 @@ func (e *Engine) resend() {
 	}
 	for _, seq := range e.sortedSeqs() {
 		s := e.log[seq]
-		if seq <= e.executed || !s.hasPP || s.ppView != e.view || e.now-s.since < uint64(e.cfg.ResendTicks) {
+		if seq <= e.low || !s.hasPP || s.ppView != e.view || e.now-s.since < uint64(e.cfg.ResendTicks) {
 			continue
 		}
 		e.resendSlot(s)

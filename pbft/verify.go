@@ -18,9 +18,11 @@ import (
 //     prepares by other replicas);
 //   - a new-view: from the primary of its view, its signature, every
 //     view-change in V as above, and O's pre-prepare signatures;
-//   - a committed block: its commit certificate (2f+1);
-//   - fetches and block requests and responses are unsigned: the engine
-//     takes a block only by a digest it asked for or with its certificate.
+//   - a block response with a proof (a committed block fetched by
+//     height): the proof's commit certificate (2f+1), for exactly this
+//     block;
+//   - block requests and responses without a proof are unsigned: the
+//     engine takes such a block only by a digest it asked for.
 //
 // window is the engine's L: before verifying any signature, a view-change
 // (alone or inside a new-view) with more prepared certificates than L, or
@@ -50,9 +52,12 @@ func VerifyMessage(v *qc.Verifier, window uint64, m types.Message) error {
 			return fmt.Errorf("new-view: %d pre-prepares exceed the window L = %d", len(p.PrePrepares), window)
 		}
 		return verifyNewView(v, p)
-	case *types.PBFTCommitted:
-		return v.VerifyPBFTCert(p.Commit, v.Quorum())
-	case *types.PBFTFetch, *types.BlockRequest, *types.BlockResponse:
+	case *types.BlockResponse:
+		if len(p.Proof) == 0 {
+			return nil
+		}
+		return verifyCommitted(v, p.Block, p.Proof)
+	case *types.BlockRequest:
 		return nil
 	}
 	return fmt.Errorf("pbft: %v is not a PBFT message", m.Payload.MsgType())
@@ -131,4 +136,24 @@ func verifyNewView(v *qc.Verifier, nv *types.PBFTNewView) error {
 		}
 	}
 	return nil
+}
+
+// verifyCommitted checks that proof, a stored PBFTCommitProof, proves b
+// committed: a commit certificate for b's height and ID, signed by 2f+1
+// distinct replicas. The proof's history digest is not signed and is not
+// trusted: the engine recomputes its own.
+func verifyCommitted(v *qc.Verifier, b *types.Block, proof []byte) error {
+	p, err := DecodeProof(proof)
+	if err != nil {
+		return err
+	}
+	c := p.Commit
+	if err := c.ValidateBasic(); err != nil {
+		return fmt.Errorf("committed block: %w", err)
+	}
+	if c.Phase != types.PhaseCommit || c.Seq != b.Height || c.Digest != b.ID() {
+		return fmt.Errorf("committed block: a %v certificate for seq %d, %v does not prove block %v at height %d",
+			c.Phase, c.Seq, c.Digest, b.ID(), b.Height)
+	}
+	return v.VerifyPBFTCert(c, v.Quorum())
 }

@@ -29,11 +29,14 @@ const (
 	// below this node's, and budgeted beyond the view window, because
 	// each carries many signatures to check.
 	ViewChange
-	// Fetch asks for blocks; the driver's block server answers it from
-	// storage, with a budget per peer.
+	// Fetch asks for blocks: the one catch-up request every protocol
+	// shares (types.BlockRequest), by ID or by height. The driver's block
+	// server answers it from storage, with a budget per peer; the engine
+	// never sees it.
 	Fetch
-	// Response answers a Fetch; accepted only up to what this node asked
-	// that peer for.
+	// Response answers a Fetch (types.BlockResponse, with the stored
+	// proof of a block fetched by height); accepted only up to what this
+	// node asked that peer for.
 	Response
 )
 
@@ -64,12 +67,6 @@ type Descriptor struct {
 	// build on it (HotStuff's three-chain), so an idle leader must keep
 	// proposing while a block with transactions is pending.
 	CommitsNeedChildren bool
-	// Fetch reads a Fetch-class message: what it asks for, from whom.
-	Fetch func(p types.Payload) FetchRequest
-	// Answer builds the answer to a fetch by height for one committed
-	// block (a PBFT commit certificate travels with it). Nil: a plain
-	// BlockResponse.
-	Answer func(self types.ValidatorIndex, cb types.CommittedBlock) (types.Payload, error)
 	// CheckTiming says whether a leader that waits idleTicks ticks
 	// before proposing an empty block fits the protocol's timeouts.
 	// Nil: any wait fits.
@@ -95,40 +92,9 @@ func (d *Descriptor) Check() error {
 		if c == Proposal && d.Leader == nil {
 			return fmt.Errorf("protocol %s: %v is a proposal but there is no Leader function", d.Name, t)
 		}
-		if c == Fetch && d.Fetch == nil {
-			return fmt.Errorf("protocol %s: %v is a fetch but there is no Fetch function", d.Name, t)
+		if (c == Fetch) != (t == types.MsgBlockRequest) {
+			return fmt.Errorf("protocol %s: %v is not the one catch-up request, BlockRequest, or is not a fetch", d.Name, t)
 		}
 	}
 	return nil
-}
-
-// FetchRequest is what a Fetch-class message asks for: either the block
-// ID and up to Ancestors−1 of its ancestors (newest first), or Count
-// committed blocks from height From upward.
-type FetchRequest struct {
-	Sender    types.ValidatorIndex
-	ID        types.BlockID
-	Ancestors uint32
-	From      uint64
-	Count     uint32
-}
-
-// ByID reports whether r names a block by ID rather than by height.
-func (r FetchRequest) ByID() bool { return r.Count == 0 }
-
-// Blocks is how many blocks r may be answered with.
-func (r FetchRequest) Blocks() uint32 {
-	if r.ByID() {
-		return r.Ancestors
-	}
-	return r.Count
-}
-
-// FetchOf reads the catch-up request every protocol shares, a
-// BlockRequest; any other payload asks for nothing.
-func FetchOf(p types.Payload) FetchRequest {
-	if r, ok := p.(*types.BlockRequest); ok {
-		return FetchRequest{Sender: r.Sender, ID: r.BlockID, Ancestors: r.Ancestors}
-	}
-	return FetchRequest{}
 }

@@ -61,7 +61,7 @@ func (e *Engine) requestBlocks() {
 	count := min(c.target.height-e.committed.height, types.MaxBlockRequestAncestors)
 	c.sentAt, c.askedTo = e.now, from+count-1
 	e.out.msgs = append(e.out.msgs, types.Message{From: e.cfg.ID, To: c.peer,
-		Payload: &types.RaftFetch{Sender: e.cfg.ID, FromHeight: from, Count: uint32(count)}})
+		Payload: &types.BlockRequest{Sender: e.cfg.ID, FromHeight: from, Count: uint32(count)}})
 }
 
 // retryCatchUp asks the next node when an answer is overdue.
@@ -123,36 +123,4 @@ func (e *Engine) finishCatchUp() error {
 	e.applied = max(e.applied, e.seen) // everything etcd raft applied is handed out now
 	e.out.dirty = true
 	return nil
-}
-
-// onBlockRequest answers from the log's blocks and the recent committed
-// ones, walking parent links for the ancestors asked for.
-func (e *Engine) onBlockRequest(r *types.BlockRequest) {
-	id := r.BlockID
-	for range r.Ancestors {
-		b := e.blocks[id]
-		if b == nil {
-			b = e.recent[id]
-		}
-		if b == nil {
-			return
-		}
-		e.out.msgs = append(e.out.msgs, types.Message{From: e.cfg.ID, To: r.Sender, Payload: &types.BlockResponse{Sender: e.cfg.ID, Block: b}})
-		if b.Height <= 1 {
-			return
-		}
-		id = b.ParentID
-	}
-}
-
-// onRaftFetch answers a catch-up's window from the recent committed
-// blocks; older ones are the driver's store's to serve.
-func (e *Engine) onRaftFetch(f *types.RaftFetch) {
-	for h := f.FromHeight; h < f.FromHeight+uint64(f.Count); h++ {
-		id, ok := e.heights[h]
-		if !ok {
-			return
-		}
-		e.out.msgs = append(e.out.msgs, types.Message{From: e.cfg.ID, To: f.Sender, Payload: &types.BlockResponse{Sender: e.cfg.ID, Block: e.recent[id]}})
-	}
 }

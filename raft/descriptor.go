@@ -37,15 +37,8 @@ func Descriptor(tune func(*Config)) protocol.Descriptor {
 		Verify: func(_ *qc.Verifier, m types.Message) error { return VerifyMessage(m) },
 		Types: map[types.MsgType]protocol.Class{
 			types.MsgRaft:          protocol.Vote,
-			types.MsgRaftFetch:     protocol.Fetch,
 			types.MsgBlockRequest:  protocol.Fetch,
 			types.MsgBlockResponse: protocol.Response,
-		},
-		Fetch: func(p types.Payload) protocol.FetchRequest {
-			if f, ok := p.(*types.RaftFetch); ok {
-				return protocol.FetchRequest{Sender: f.Sender, From: f.FromHeight, Count: f.Count}
-			}
-			return protocol.FetchOf(p)
 		},
 		Quorum: Quorum,
 	}

@@ -51,8 +51,7 @@ type Engine struct {
 	blocks    map[types.BlockID]*types.Block // blocks of log entries
 	committed blockRef                       // the last block handed to the driver
 	decided   uint64                         // the highest block raft committed, handed out or waiting
-	recent    map[types.BlockID]*types.Block // committed blocks kept to serve peers
-	heights   map[uint64]types.BlockID       // recent, by height
+	recent    map[types.BlockID]*types.Block // the last committed blocks, which log entries may name
 	order     []types.BlockID                // recent, oldest first
 	tail      blockRef                       // the last block of this node's own log
 	// proposed are the blocks this node proposed and etcd raft has not yet
@@ -113,7 +112,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, rand: cfg.Rand, ms: etcdraft.NewMemoryStorage(), blocks: make(map[types.BlockID]*types.Block),
-		recent: make(map[types.BlockID]*types.Block), heights: make(map[uint64]types.BlockID), hs: &raftpb.HardState{}}
+		recent: make(map[types.BlockID]*types.Block), hs: &raftpb.HardState{}}
 	for _, cb := range r.Committed {
 		e.committed = blockRef{cb.Block.Height, cb.ID}
 		e.remember(cb.Block, cb.ID)
@@ -191,14 +190,8 @@ func (e *Engine) Step(m types.Message) error {
 	switch p := m.Payload.(type) {
 	case *types.RaftMessage:
 		return e.stepRaft(m.From, p)
-	case *types.BlockRequest:
-		e.onBlockRequest(p)
-		return nil
 	case *types.BlockResponse:
 		return e.onBlockResponse(p)
-	case *types.RaftFetch:
-		e.onRaftFetch(p)
-		return nil
 	}
 	return fmt.Errorf("raft: %v is not a Raft message", m.Payload.MsgType())
 }

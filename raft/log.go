@@ -148,18 +148,16 @@ func (e *Engine) emit(b *types.Block, id types.BlockID) {
 	e.remember(b, id)
 }
 
-// remember keeps committed blocks to serve peers that fetch them, the last
-// RetainCommitted of them.
+// remember keeps the last RetainCommitted committed blocks, which entries
+// of the log (and a restart's lookup) may still name; peers' fetches are
+// the driver's block server's, from the store.
 func (e *Engine) remember(b *types.Block, id types.BlockID) {
 	if _, ok := e.recent[id]; ok {
 		return
 	}
 	e.recent[id] = b
-	e.heights[b.Height] = id
 	e.order = append(e.order, id)
 	if uint64(len(e.order)) > e.cfg.RetainCommitted {
-		old := e.recent[e.order[0]]
-		delete(e.heights, old.Height)
 		delete(e.recent, e.order[0])
 		e.order = e.order[1:]
 	}

@@ -12,7 +12,7 @@ import (
 // envelope to it).
 func VerifyMessage(m types.Message) error {
 	switch m.Payload.(type) {
-	case *types.RaftMessage, *types.RaftFetch, *types.BlockRequest, *types.BlockResponse:
+	case *types.RaftMessage, *types.BlockRequest, *types.BlockResponse:
 		return nil
 	}
 	return fmt.Errorf("raft: %v is not a Raft message", m.Payload.MsgType())

@@ -25,14 +25,8 @@ func newPayload(t MsgType) (Payload, error) {
 		return new(PBFTViewChange), nil
 	case MsgPBFTNewView:
 		return new(PBFTNewView), nil
-	case MsgPBFTFetch:
-		return new(PBFTFetch), nil
-	case MsgPBFTCommitted:
-		return new(PBFTCommitted), nil
 	case MsgRaft:
 		return new(RaftMessage), nil
-	case MsgRaftFetch:
-		return new(RaftFetch), nil
 	case MsgBlockRequest:
 		return new(BlockRequest), nil
 	case MsgBlockResponse:

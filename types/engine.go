@@ -64,8 +64,10 @@ type Engine interface {
 //     Advance(rd): after Advance the engine no longer holds them. They
 //     extend the previously committed blocks with no gap.
 //
-//  4. PayloadRequest, Fetch and Evidence: requests for the driver, answered
-//     later through Propose and Step.
+//  4. PayloadRequest and Evidence: a request for transactions, answered
+//     later through Propose, and proof of misbehaviour for the driver.
+//     (Blocks an engine lacks it asks peers for itself, with BlockRequest
+//     messages; the driver's block server answers peers' requests.)
 //
 // Then call Advance(rd). Between Ready and Advance the driver must not call
 // Step, Tick or Propose: Advance acknowledges exactly rd, and anything the
@@ -84,9 +86,6 @@ type Ready struct {
 	// PayloadRequest, if set, asks for transactions for a block this
 	// engine will propose; answer with Propose.
 	PayloadRequest *PayloadRequest
-	// Fetch lists blocks the engine needs but does not have; deliver them
-	// with Step when they arrive.
-	Fetch []BlockID
 	// Evidence is proof of validators signing conflicting messages.
 	Evidence []*DoubleSign
 }
@@ -94,8 +93,7 @@ type Ready struct {
 // IsEmpty reports whether rd asks for nothing.
 func (rd *Ready) IsEmpty() bool {
 	return rd.SafetyState == nil && len(rd.Blocks) == 0 && len(rd.Messages) == 0 &&
-		len(rd.Committed) == 0 && rd.PayloadRequest == nil && len(rd.Fetch) == 0 &&
-		len(rd.Evidence) == 0
+		len(rd.Committed) == 0 && rd.PayloadRequest == nil && len(rd.Evidence) == 0
 }
 
 // CommittedBlock is a block the protocol has committed, with its ID and the

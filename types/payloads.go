@@ -161,8 +161,13 @@ func validatePBFTSlot(phase PBFTPhase, view, seq uint64) error {
 	return nil
 }
 
-// MaxBlockRequestAncestors bounds how many blocks one request may ask for.
+// MaxBlockRequestAncestors bounds how many blocks one request may ask
+// for, by ID (ancestors) or by height (count).
 const MaxBlockRequestAncestors = 64
+
+// MaxProofBytes bounds a committed block's proof on the wire: a PBFT
+// commit certificate of 2f+1 of MaxValidators signatures fits.
+const MaxProofBytes = 256 << 10
 
 // MsgType is MsgBlockRequest.
 func (*BlockRequest) MsgType() MsgType { return MsgBlockRequest }
@@ -170,15 +175,42 @@ func (*BlockRequest) MsgType() MsgType { return MsgBlockRequest }
 // Signer is the requester (the request is not signed).
 func (r *BlockRequest) Signer() ValidatorIndex { return r.Sender }
 
-// ValidateBasic checks the block ID and the bound on ancestors.
+// ValidateBasic checks that the request asks by ID or by height, not
+// both, and the bound on the blocks it asks for.
 func (r *BlockRequest) ValidateBasic() error {
+	if r.ByHeight() {
+		switch {
+		case !r.BlockID.IsZero() || r.Ancestors != 0:
+			return errors.New("block request: asks both by height and by ID")
+		case r.FromHeight == 0:
+			return errors.New("block request: height 0 is genesis")
+		case r.Count > MaxBlockRequestAncestors:
+			return fmt.Errorf("block request: %d blocks, want 1..%d", r.Count, MaxBlockRequestAncestors)
+		}
+		return nil
+	}
 	if r.BlockID.IsZero() {
 		return errors.New("block request: zero block id")
+	}
+	if r.FromHeight != 0 {
+		return errors.New("block request: a height without a count")
 	}
 	if r.Ancestors == 0 || r.Ancestors > MaxBlockRequestAncestors {
 		return fmt.Errorf("block request: %d blocks, want 1..%d", r.Ancestors, MaxBlockRequestAncestors)
 	}
 	return nil
+}
+
+// ByHeight reports whether r asks for committed blocks by height rather
+// than for a block by ID.
+func (r *BlockRequest) ByHeight() bool { return r.Count > 0 }
+
+// Blocks is how many blocks r may be answered with.
+func (r *BlockRequest) Blocks() uint32 {
+	if r.ByHeight() {
+		return r.Count
+	}
+	return r.Ancestors
 }
 
 // MsgType is MsgBlockResponse.
@@ -187,5 +219,11 @@ func (*BlockResponse) MsgType() MsgType { return MsgBlockResponse }
 // Signer is the responder (the response is not signed).
 func (r *BlockResponse) Signer() ValidatorIndex { return r.Sender }
 
-// ValidateBasic checks the block.
-func (r *BlockResponse) ValidateBasic() error { return r.Block.ValidateBasic() }
+// ValidateBasic checks the block and the proof's size; what the proof
+// proves is the protocol's gateway check.
+func (r *BlockResponse) ValidateBasic() error {
+	if len(r.Proof) > MaxProofBytes {
+		return fmt.Errorf("block response: a %d-byte proof exceeds %d", len(r.Proof), MaxProofBytes)
+	}
+	return r.Block.ValidateBasic()
+}

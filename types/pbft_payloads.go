@@ -10,9 +10,6 @@ import (
 // certificates one view-change may carry.
 const MaxPBFTWindow = 1024
 
-// MaxPBFTFetch bounds the committed blocks one PBFTFetch may ask for.
-const MaxPBFTFetch = 64
-
 func (*PBFTViewChange) MsgType() MsgType         { return MsgPBFTViewChange }
 func (v *PBFTViewChange) Signer() ValidatorIndex { return v.Replica }
 
@@ -146,37 +143,4 @@ func hashMarshal(data []byte, err error) ([]byte, error) {
 	}
 	h := sha256.Sum256(data)
 	return h[:], nil
-}
-
-func (*PBFTFetch) MsgType() MsgType         { return MsgPBFTFetch }
-func (f *PBFTFetch) Signer() ValidatorIndex { return f.Sender }
-
-// ValidateBasic checks the range.
-func (f *PBFTFetch) ValidateBasic() error {
-	if f.FromSeq == 0 {
-		return errors.New("pbft fetch: seq 0 belongs to genesis")
-	}
-	if f.Count == 0 || f.Count > MaxPBFTFetch {
-		return fmt.Errorf("pbft fetch: %d blocks, want 1..%d", f.Count, MaxPBFTFetch)
-	}
-	return nil
-}
-
-func (*PBFTCommitted) MsgType() MsgType         { return MsgPBFTCommitted }
-func (c *PBFTCommitted) Signer() ValidatorIndex { return c.Sender }
-
-// ValidateBasic checks that the certificate is a commit certificate for
-// exactly this block.
-func (c *PBFTCommitted) ValidateBasic() error {
-	if err := c.Block.ValidateBasic(); err != nil {
-		return fmt.Errorf("pbft committed: %w", err)
-	}
-	if err := c.Commit.ValidateBasic(); err != nil {
-		return fmt.Errorf("pbft committed: %w", err)
-	}
-	if c.Commit.Phase != PhaseCommit || c.Commit.Seq != c.Block.Height || c.Commit.Digest != c.Block.ID() {
-		return fmt.Errorf("pbft committed: a %v certificate for seq %d, %v does not prove block %v at height %d",
-			c.Commit.Phase, c.Commit.Seq, c.Commit.Digest, c.Block.ID(), c.Block.Height)
-	}
-	return nil
 }

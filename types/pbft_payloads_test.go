@@ -10,12 +10,12 @@ import (
 )
 
 // samplePBFT returns fresh copies of the sample view-change, new-view and
-// committed messages.
-func samplePBFT(t *testing.T) (*types.PBFTViewChange, *types.PBFTNewView, *types.PBFTCommitted) {
+// committed block (a block response with its proof).
+func samplePBFT(t *testing.T) (*types.PBFTViewChange, *types.PBFTNewView, *types.BlockResponse) {
 	t.Helper()
 	var vc *types.PBFTViewChange
 	var nv *types.PBFTNewView
-	var c *types.PBFTCommitted
+	var c *types.BlockResponse
 	for _, s := range typestest.SampleMessages() {
 		data, err := types.EncodeMessage(s.Message)
 		require.NoError(t, err)
@@ -26,8 +26,10 @@ func samplePBFT(t *testing.T) (*types.PBFTViewChange, *types.PBFTNewView, *types
 			vc = p
 		case *types.PBFTNewView:
 			nv = p
-		case *types.PBFTCommitted:
-			c = p
+		case *types.BlockResponse:
+			if len(p.Proof) > 0 {
+				c = p
+			}
 		}
 	}
 	require.NotNil(t, vc)
@@ -38,62 +40,70 @@ func samplePBFT(t *testing.T) (*types.PBFTViewChange, *types.PBFTNewView, *types
 // says what is wrong, before any signature is checked.
 func TestPBFTValidateBasicRefusesMalformedMessages(t *testing.T) {
 	cases := map[string]struct {
-		mutate func(vc *types.PBFTViewChange, nv *types.PBFTNewView, c *types.PBFTCommitted) types.Payload
+		mutate func(vc *types.PBFTViewChange, nv *types.PBFTNewView, c *types.BlockResponse) types.Payload
 		want   string
 	}{
-		"view-change for view 0": {func(vc *types.PBFTViewChange, _ *types.PBFTNewView, _ *types.PBFTCommitted) types.Payload {
+		"view-change for view 0": {func(vc *types.PBFTViewChange, _ *types.PBFTNewView, _ *types.BlockResponse) types.Payload {
 			vc.View = 0
 			return vc
 		}, "view 0"},
-		"prepared at the checkpoint": {func(vc *types.PBFTViewChange, _ *types.PBFTNewView, _ *types.PBFTCommitted) types.Payload {
+		"prepared at the checkpoint": {func(vc *types.PBFTViewChange, _ *types.PBFTNewView, _ *types.BlockResponse) types.Payload {
 			vc.Prepared[0].Seq, vc.Prepared[0].Prepares.Seq = vc.Stable.Seq, vc.Stable.Seq
 			return vc
 		}, "outside"},
-		"prepared twice for one seq": {func(vc *types.PBFTViewChange, _ *types.PBFTNewView, _ *types.PBFTCommitted) types.Payload {
+		"prepared twice for one seq": {func(vc *types.PBFTViewChange, _ *types.PBFTNewView, _ *types.BlockResponse) types.Payload {
 			vc.Prepared = append(vc.Prepared, vc.Prepared[0])
 			return vc
 		}, "repeats seq"},
-		"prepared in the view-change's view": {func(vc *types.PBFTViewChange, _ *types.PBFTNewView, _ *types.PBFTCommitted) types.Payload {
+		"prepared in the view-change's view": {func(vc *types.PBFTViewChange, _ *types.PBFTNewView, _ *types.BlockResponse) types.Payload {
 			vc.Prepared[0].View, vc.Prepared[0].Prepares.View = vc.View, vc.View
 			return vc
 		}, "not below"},
-		"prepares for another digest": {func(vc *types.PBFTViewChange, _ *types.PBFTNewView, _ *types.PBFTCommitted) types.Payload {
+		"prepares for another digest": {func(vc *types.PBFTViewChange, _ *types.PBFTNewView, _ *types.BlockResponse) types.Payload {
 			vc.Prepared[0].Prepares.Digest = types.BlockID{9}
 			return vc
 		}, "does not match"},
-		"checkpoint proof of commits": {func(vc *types.PBFTViewChange, _ *types.PBFTNewView, _ *types.PBFTCommitted) types.Payload {
+		"checkpoint proof of commits": {func(vc *types.PBFTViewChange, _ *types.PBFTNewView, _ *types.BlockResponse) types.Payload {
 			vc.Stable.Phase, vc.Stable.View = types.PhaseCommit, 1
 			return vc
 		}, "stable is a"},
-		"new-view with a view-change for another view": {func(_ *types.PBFTViewChange, nv *types.PBFTNewView, _ *types.PBFTCommitted) types.Payload {
+		"new-view with a view-change for another view": {func(_ *types.PBFTViewChange, nv *types.PBFTNewView, _ *types.BlockResponse) types.Payload {
 			nv.ViewChanges[0].View = nv.View + 1
 			return nv
 		}, "is for view"},
-		"new-view repeating a replica": {func(_ *types.PBFTViewChange, nv *types.PBFTNewView, _ *types.PBFTCommitted) types.Payload {
+		"new-view repeating a replica": {func(_ *types.PBFTViewChange, nv *types.PBFTNewView, _ *types.BlockResponse) types.Payload {
 			nv.ViewChanges = append(nv.ViewChanges, nv.ViewChanges[0])
 			return nv
 		}, "repeats replica"},
-		"new-view with a gap in O": {func(_ *types.PBFTViewChange, nv *types.PBFTNewView, _ *types.PBFTCommitted) types.Payload {
+		"new-view with a gap in O": {func(_ *types.PBFTViewChange, nv *types.PBFTNewView, _ *types.BlockResponse) types.Payload {
 			o := *nv.PrePrepares[0]
 			o.Seq += 2
 			nv.PrePrepares = append(nv.PrePrepares, &o)
 			return nv
 		}, "consecutive"},
-		"new-view with a zero digest": {func(_ *types.PBFTViewChange, nv *types.PBFTNewView, _ *types.PBFTCommitted) types.Payload {
+		"new-view with a zero digest": {func(_ *types.PBFTViewChange, nv *types.PBFTNewView, _ *types.BlockResponse) types.Payload {
 			nv.PrePrepares[0].Digest = types.BlockID{}
 			return nv
 		}, "zero digest"},
-		"fetch of nothing": {func(*types.PBFTViewChange, *types.PBFTNewView, *types.PBFTCommitted) types.Payload {
-			return &types.PBFTFetch{Sender: 1, FromSeq: 1}
+		"fetch of nothing": {func(*types.PBFTViewChange, *types.PBFTNewView, *types.BlockResponse) types.Payload {
+			return &types.BlockRequest{Sender: 1, BlockID: types.BlockID{1}}
 		}, "blocks, want"},
-		"fetch of too much": {func(*types.PBFTViewChange, *types.PBFTNewView, *types.PBFTCommitted) types.Payload {
-			return &types.PBFTFetch{Sender: 1, FromSeq: 1, Count: types.MaxPBFTFetch + 1}
+		"fetch of too much": {func(*types.PBFTViewChange, *types.PBFTNewView, *types.BlockResponse) types.Payload {
+			return &types.BlockRequest{Sender: 1, FromHeight: 1, Count: types.MaxBlockRequestAncestors + 1}
 		}, "blocks, want"},
-		"committed block with another block's certificate": {func(_ *types.PBFTViewChange, _ *types.PBFTNewView, c *types.PBFTCommitted) types.Payload {
-			c.Block.Txs = c.Block.Txs[1:]
-			c.Block.ForgetID() // the sample's ID was taken before this edit
+		"fetch by height and by ID": {func(*types.PBFTViewChange, *types.PBFTNewView, *types.BlockResponse) types.Payload {
+			return &types.BlockRequest{Sender: 1, FromHeight: 1, Count: 1, BlockID: types.BlockID{1}}
+		}, "both"},
+		"fetch of genesis": {func(*types.PBFTViewChange, *types.PBFTNewView, *types.BlockResponse) types.Payload {
+			return &types.BlockRequest{Sender: 1, Count: 1}
+		}, "genesis"},
+		"a height without a count": {func(*types.PBFTViewChange, *types.PBFTNewView, *types.BlockResponse) types.Payload {
+			return &types.BlockRequest{Sender: 1, FromHeight: 4, BlockID: types.BlockID{1}, Ancestors: 1}
+		}, "without a count"},
+		"committed block with an oversized proof": {func(_ *types.PBFTViewChange, _ *types.PBFTNewView, c *types.BlockResponse) types.Payload {
+			c.Proof = make([]byte, types.MaxProofBytes+1)
 			return c
-		}, "does not prove"},
+		}, "proof exceeds"},
 	}
 	for name, tc := range cases {
 		vc, nv, c := samplePBFT(t)

@@ -37,7 +37,6 @@ const (
 	fieldVCPrepared      protowire.Number = 4
 	fieldNVViewChanges   protowire.Number = 3
 	fieldNVPrePrepares   protowire.Number = 4
-	fieldCommittedBlock  protowire.Number = 2
 )
 
 // maxNewViewPrepared bounds the prepared certificates of all view-changes
@@ -59,9 +58,6 @@ var repeatedLimits = map[MsgType][]repeatedLimit{
 		{Field: fieldNVViewChanges, Max: MaxValidators, Name: "view_changes"},
 		{Field: fieldNVPrePrepares, Max: MaxPBFTWindow, Name: "pre_prepares"},
 		{Path: []protowire.Number{fieldNVViewChanges}, Field: fieldVCPrepared, Max: maxNewViewPrepared, Name: "view_changes.prepared"},
-	},
-	MsgPBFTCommitted: {
-		{Path: []protowire.Number{fieldCommittedBlock}, Field: fieldBlockTxs, Max: MaxBlockTxs, Name: "block.txs"},
 	},
 	MsgHotStuffTimeout: {
 		{Path: []protowire.Number{fieldTimeoutLastTC}, Field: fieldTCHighQCViews, Max: MaxValidators, Name: "last_tc.high_qc_views", Packed: true},

@@ -19,17 +19,3 @@ func (m *RaftMessage) ValidateBasic() error {
 	}
 	return nil
 }
-
-func (*RaftFetch) MsgType() MsgType         { return MsgRaftFetch }
-func (f *RaftFetch) Signer() ValidatorIndex { return f.Sender }
-
-// ValidateBasic checks the range.
-func (f *RaftFetch) ValidateBasic() error {
-	if f.FromHeight == 0 {
-		return errors.New("raft fetch: height 0 is genesis")
-	}
-	if f.Count == 0 || f.Count > MaxBlockRequestAncestors {
-		return fmt.Errorf("raft fetch: %d blocks, want 1..%d", f.Count, MaxBlockRequestAncestors)
-	}
-	return nil
-}

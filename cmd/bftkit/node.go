@@ -67,6 +67,7 @@ func runNode(ctx context.Context, home, byz string) error {
 	case <-ctx.Done():
 		log.Info("stopping on signal")
 	case <-n.Done(): // stopped itself on a fatal error
+	case <-n.Halting(): // consensus halted: Stop returns why, and the exit status is non-zero
 	}
 	return n.Stop()
 }

@@ -106,6 +106,6 @@ func TestScenarioLaggingReplicaCatchesUp(t *testing.T) {
 	w.Restart(3)
 	require.NoError(t, w.RunUntilHeight(w.Height(0)+5, 200))
 	require.Equal(t, w.Committed(0)[:40], w.Committed(3)[:40])
-	require.NotZero(t, w.Counters().ByType[types.MsgPBFTFetch].Sent, "caught up without fetching")
-	require.NotZero(t, w.Counters().ByType[types.MsgPBFTCommitted].Delivered)
+	require.NotZero(t, w.Counters().ByType[types.MsgBlockRequest].Sent, "caught up without fetching")
+	require.NotZero(t, w.Counters().ByType[types.MsgBlockResponse].Delivered)
 }

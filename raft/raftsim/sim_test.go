@@ -132,5 +132,5 @@ func TestScenarioRestartedFollowerCatchesUpFromASnapshot(t *testing.T) {
 	require.NoError(t, w.RunUntilHeight(w.Height(l)+5, 500))
 	require.Equal(t, w.Committed(l)[:200], w.Committed(down)[:200])
 	require.NotZero(t, w.Counters().ByType[types.MsgBlockResponse].Delivered, "caught up without fetching the skipped blocks")
-	require.GreaterOrEqual(t, w.Counters().ByType[types.MsgRaftFetch].Sent, uint64(3), "195 blocks take several windows of 64")
+	require.GreaterOrEqual(t, w.Counters().ByType[types.MsgBlockRequest].Sent, uint64(3), "195 blocks take several windows of 64")
 }

@@ -88,9 +88,9 @@ func (s *Sim) deliverTo(n *node, p *packet) {
 		return
 	}
 	s.log.add(event{tick: s.now, kind: evDeliver, node: n.id, peer: p.from, msgType: p.msgType, size: len(p.data)})
-	if class == protocol.Fetch {
-		if n.blocks.Admit(m.Payload) == nil {
-			_ = n.blocks.Serve(m.Payload, func(r types.Message) { s.send(n, r) })
+	if r, ok := m.Payload.(*types.BlockRequest); ok && class == protocol.Fetch {
+		if n.blocks.Admit(r) == nil {
+			_ = n.blocks.Serve(r, func(resp types.Message) { s.send(n, resp) })
 		}
 		return
 	}

@@ -55,14 +55,14 @@ func (s *Sim) start(n *node) {
 	n.gateway, err = driver.NewGateway(driver.GatewayConfig{Self: n.id, N: s.cfg.N, Descriptor: desc,
 		Verifier: s.verifier, VerifyWorkers: 1, Clock: r, View: func() uint64 { return n.driver.View() }})
 	if err == nil {
-		n.blocks, err = driver.NewBlockServer(driver.BlockServerConfig{Self: n.id, N: s.cfg.N, Descriptor: desc,
+		n.blocks, err = driver.NewBlockServer(driver.BlockServerConfig{Self: n.id, N: s.cfg.N,
 			Source: r, Clock: r, BlocksPerSecond: blocksPerSecond, BytesPerSecond: bytesPerSecond})
 	}
 	if err != nil {
 		panic(fmt.Sprintf("sim: %v", err)) // the simulator's own wiring is wrong
 	}
 	dc := driver.Config{Self: n.id, Descriptor: desc, Engine: e, Storage: r, Transport: r, App: r, Payloads: r, Clock: r,
-		Gateway: n.gateway}
+		Gateway: n.gateway, CommittedHeight: n.durable.Height()}
 	if check := s.cfg.Protocol.CheckReady; check != nil && n.honest() {
 		dc.Check = func(rd *types.Ready) error { return check(s.verifier, n.durable.SafetyState, rd) }
 	}
@@ -134,7 +134,7 @@ func (r replica) BlockByID(id types.BlockID) (*types.Block, bool, error) {
 	if b, ok := d.Blocks[id]; ok {
 		return b, true, nil
 	}
-	if h, ok := d.heights[id]; ok {
+	if h, ok := d.heights[id]; ok && h >= 1 && h <= d.Height() && d.Committed[h-1].ID == id {
 		return d.Committed[h-1].Block, true, nil
 	}
 	return nil, false, nil
@@ -143,8 +143,8 @@ func (r replica) BlockByID(id types.BlockID) (*types.Block, bool, error) {
 // CommittedBlock reads an applied block by height.
 func (r replica) CommittedBlock(h uint64) (types.CommittedBlock, bool, error) {
 	d := r.n.durable
-	if h < 1 || h > d.Height() {
-		return types.CommittedBlock{}, false, nil
+	if h < 1 || h > d.Height() || d.Committed[h-1].Block.Height != h {
+		return types.CommittedBlock{}, false, nil // a Byzantine node's chain may have gaps
 	}
 	return d.Committed[h-1], true, nil
 }

@@ -1,6 +1,8 @@
 package typestest
 
 import (
+	"fmt"
+
 	"bytes"
 	"encoding/json"
 
@@ -52,13 +54,12 @@ func SampleMessages() []NamedMessage {
 		{"pbft-checkpoint", pbftVote(types.PhaseCheckpoint, 0, 3, 2)},
 		{"pbft-view-change", types.Message{From: 2, Broadcast: true, Payload: viewChange}},
 		{"pbft-new-view", types.Message{From: 0, Broadcast: true, Payload: newView}},
-		{"pbft-fetch", types.Message{From: 1, To: 2, Payload: &types.PBFTFetch{Sender: 1, FromSeq: 3, Count: 8}}},
-		{"pbft-committed", types.Message{From: 2, To: 1, Payload: &types.PBFTCommitted{Sender: 2, Block: pbftBlock,
-			Commit: fx.PBFTCert(types.PhaseCommit, 3, 3, pbftID, 0, 1, 2)}}},
+		{"fetch-by-height", types.Message{From: 1, To: 2, Payload: &types.BlockRequest{Sender: 1, FromHeight: 3, Count: 8}}},
+		{"pbft-committed-block", types.Message{From: 2, To: 1, Payload: &types.BlockResponse{Sender: 2, Block: pbftBlock,
+			Proof: mustMarshal(&types.PBFTCommitProof{Commit: fx.PBFTCert(types.PhaseCommit, 3, 3, pbftID, 0, 1, 2), HistoryDigest: make([]byte, 32)})}}},
 		// A raft message's bytes are an encoded raftpb.Message, which only
 		// the Raft engine decodes: MsgHeartbeat from node 2 to node 1, term 3.
 		{"raft-message", types.Message{From: 1, To: 0, Payload: &types.RaftMessage{Sender: 1, Message: []byte{0x08, 0x08, 0x10, 0x01, 0x18, 0x02, 0x20, 0x03}}}},
-		{"raft-fetch", types.Message{From: 1, To: 0, Payload: &types.RaftFetch{Sender: 1, FromHeight: 5, Count: 64}}},
 	}
 }
 
@@ -132,6 +133,15 @@ func SampleGenesisJSON(n int, appState string) []byte {
 	data, err := json.MarshalIndent(g, "", "  ")
 	if err != nil {
 		panic(err)
+	}
+	return data
+}
+
+// mustMarshal encodes a fixture's message; fixtures are always encodable.
+func mustMarshal(m interface{ Marshal() ([]byte, error) }) []byte {
+	data, err := m.Marshal()
+	if err != nil {
+		panic(fmt.Sprintf("typestest: %v", err))
 	}
 	return data
 }
