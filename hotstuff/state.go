@@ -22,7 +22,7 @@ func decodeSafety(b []byte) (types.HotStuffSafety, error) {
 // CheckReady checks a Ready against the safety state that was durable
 // before it (the simulator's oracle calls it on every honest Ready):
 //   - every QC the replica stores (high, locked) or sends (in a proposal
-//     or timeout) has a quorum of distinct valid signers (DESIGN.md §4);
+//     or timeout) has a quorum of distinct valid signers (the simulator oracle's invariants; see docs/ARCHITECTURE.md);
 //   - last voted view, locked QC view and high QC view never decrease;
 //   - every vote, proposal and timeout leaving is covered by the safety
 //     state of this Ready or the durable one: a vote for view v only if

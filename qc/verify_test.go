@@ -22,7 +22,7 @@ func TestHonestQCVerifies(t *testing.T) {
 	require.NoError(t, v.VerifyQC(fx.QC(3, blockA, 1, 2, 3)), "any quorum, cache or not")
 }
 
-// Every way of forging a QC that DESIGN.md §4 names must be rejected.
+// Every way of forging a QC that the safety invariants name must be rejected.
 func TestForgedQCsAreRejected(t *testing.T) {
 	fx := typestest.Validators(4, 1)
 	outsider := typestest.Validators(4, 2)

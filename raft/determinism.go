@@ -20,7 +20,7 @@ const pinnedEtcdRaftVersion = "v3.7.0" // go.etcd.io/raft/v3, see go.mod
 //
 // Why: etcd raft draws each randomized election timeout from crypto/rand,
 // which would make the engine the one part of a simulated run that a seed
-// does not replay (DESIGN.md §1: engines are deterministic). etcd raft
+// does not replay (engines are deterministic: docs/ARCHITECTURE.md). etcd raft
 // redraws the timeout exactly when it restarts the election clock (reset()
 // zeroes electionElapsed; so does hearing from the leader). So after every
 // call into the RawNode that finds the clock at zero, the engine overwrites

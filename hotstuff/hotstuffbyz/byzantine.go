@@ -5,7 +5,7 @@ import (
 	"github.com/bftkit/bftkit/types"
 )
 
-// Behaviours are HotStuff's Byzantine decorators by name (DESIGN.md §5).
+// Behaviours are HotStuff's Byzantine decorators by name.
 // Each wraps the honest engine and rewrites what leaves it, signing with
 // the node's own key only; the simulator adds the generic ones (silent,
 // duplicate).

@@ -6,7 +6,7 @@ import (
 	"github.com/bftkit/bftkit/types"
 )
 
-// Behaviours are PBFT's Byzantine decorators by name (DESIGN.md §5). Each
+// Behaviours are PBFT's Byzantine decorators by name. Each
 // wraps the honest engine and rewrites what leaves it, signing with the
 // node's own key only; the simulator adds the generic ones (silent,
 // duplicate).

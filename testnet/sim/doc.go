@@ -11,7 +11,7 @@
 //   - node faults: crash (all that Ready did not make durable is lost),
 //     restart from durable state, pause;
 //   - Byzantine behaviours as decorators around the honest engine;
-//   - an oracle that checks the invariants of DESIGN.md §4 after every step
+//   - an oracle that checks the safety invariants after every step
 //     and stops the run with the seed, the step and a trace of the last
 //     events;
 //   - two phases per seed: a safety phase with faults, then a liveness phase

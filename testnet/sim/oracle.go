@@ -27,7 +27,7 @@ func (v *Violation) Error() string {
 	return s
 }
 
-// oracle checks the invariants of DESIGN.md §4 that hold for every
+// oracle checks the safety invariants that hold for every
 // protocol, on each block an honest node commits:
 //   - agreement: no two honest nodes commit different blocks at one height;
 //   - no gaps: a node's next committed block has the next height, so its
