@@ -287,6 +287,9 @@ func (d *Driver) hasWork() bool {
 
 func (d *Driver) publishPosition() {
 	view, leader := d.engine.Position()
+	if p := d.position.Load(); p != nil && p.view == view && p.leader == leader {
+		return // unchanged: most inputs do not move the view
+	}
 	d.view.Store(view)
 	d.position.Store(&position{view: view, leader: leader})
 }

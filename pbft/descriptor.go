@@ -2,6 +2,7 @@ package pbft
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/bftkit/bftkit/protocol"
 	"github.com/bftkit/bftkit/qc"
@@ -32,6 +33,9 @@ func Descriptor(tune func(*Config)) protocol.Descriptor {
 		}
 		return cfg
 	}
+	// The window bounds a new-view's O; it depends on n only, and the
+	// gateway asks for it on every message.
+	windows := &windowCache{size: func(n int) uint64 { return config(protocol.Env{N: n}).WindowSize }}
 	return protocol.Descriptor{
 		Name: Name,
 		New: func(env protocol.Env) (protocol.Engine, error) {
@@ -43,8 +47,7 @@ func Descriptor(tune func(*Config)) protocol.Descriptor {
 			return e, nil
 		},
 		Verify: func(v *qc.Verifier, m types.Message) error {
-			// The window bounds a new-view's O; it depends on n only.
-			return VerifyMessage(v, config(protocol.Env{N: v.N()}).WindowSize, m)
+			return VerifyMessage(v, windows.of(v.N()), m)
 		},
 		Types: map[types.MsgType]protocol.Class{
 			types.MsgPBFTPrePrepare: protocol.Proposal,
@@ -69,4 +72,20 @@ func Descriptor(tune func(*Config)) protocol.Descriptor {
 		},
 		Quorum: qc.QuorumSize,
 	}
+}
+
+// windowCache remembers the window size per validator-set size; safe on
+// the gateway's many goroutines.
+type windowCache struct {
+	size func(n int) uint64
+	m    sync.Map // int → uint64
+}
+
+func (c *windowCache) of(n int) uint64 {
+	if w, ok := c.m.Load(n); ok {
+		return w.(uint64)
+	}
+	w := c.size(n)
+	c.m.Store(n, w)
+	return w
 }
