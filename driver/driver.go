@@ -52,7 +52,10 @@ type Config struct {
 	// Check, if set, sees every Ready before it is carried out (the
 	// simulator's oracle of the safety state); an error stops the driver.
 	Check func(rd *types.Ready) error
-	Log   *slog.Logger
+	// Rejected, if set, sees every message the engine refused (stale,
+	// conflicting, out of its window): the simulator traces them.
+	Rejected func(m types.Message, err error)
+	Log      *slog.Logger
 }
 
 // Driver runs one engine: after every input it carries out the engine's
@@ -154,6 +157,9 @@ func (d *Driver) Position() (uint64, types.ValidatorIndex) {
 func (d *Driver) step(m types.Message) {
 	if err := d.engine.Step(m); err != nil {
 		d.log.Debug("engine rejected a message", "type", m.Payload.MsgType(), "from", m.From, "err", err)
+		if d.cfg.Rejected != nil {
+			d.cfg.Rejected(m, err)
+		}
 	}
 }
 

@@ -31,8 +31,7 @@ func Descriptor(tune func(*Config)) protocol.Descriptor {
 	return protocol.Descriptor{
 		Name: Name,
 		New: func(env protocol.Env) (protocol.Engine, error) {
-			r := env.Restored
-			e, err := New(config(env), Restored{Safety: r.SafetyState, Blocks: r.Blocks, Committed: r.Committed})
+			e, err := New(config(env), env.Restored)
 			if err != nil {
 				return nil, fmt.Errorf("hotstuff: restoring: %w", err)
 			}

@@ -3,6 +3,7 @@ package hotstuff
 import (
 	"errors"
 	"fmt"
+	"github.com/bftkit/bftkit/protocol"
 
 	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/types"
@@ -103,16 +104,11 @@ func (c *Config) check() error {
 	return nil
 }
 
-// Restored is what survived a restart: the durable safety state, the stored
-// blocks, and the tail of the committed chain. Committed need not start at
-// height 1: the last few blocks (say RetainCommitted) are enough, because
-// the engine only needs the last committed block to extend and recent ones
-// to serve peers; older ones are the store's to serve.
-type Restored struct {
-	Safety    []byte
-	Blocks    map[types.BlockID]*types.Block
-	Committed []types.CommittedBlock
-}
+// Restored is what survived a restart (protocol.Restored): the durable
+// safety state, the stored blocks, and the tail of the committed chain.
+// Committed need not start at height 1: the engine only needs the last
+// committed block to extend and a few recent ones.
+type Restored = protocol.Restored
 
 // Engine is one HotStuff replica. See the package comment.
 type Engine struct {
@@ -154,7 +150,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 		cfg.Leaders = RoundRobin{N: cfg.N, ViewsPerLeader: DefaultViewsPerLeader}
 	}
 	cfg.Rules = cfg.Rules.withDefaults()
-	s, err := decodeSafety(r.Safety)
+	s, err := decodeSafety(r.SafetyState)
 	if err != nil {
 		return nil, err
 	}

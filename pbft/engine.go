@@ -3,6 +3,7 @@ package pbft
 import (
 	"errors"
 	"fmt"
+	"github.com/bftkit/bftkit/protocol"
 	"maps"
 	"slices"
 
@@ -106,14 +107,11 @@ type outbox struct {
 	evidence  []*types.DoubleSign
 }
 
-// Restored is what survived a restart: the durable safety state, the stored
-// blocks, and the tail of the committed chain (at least its last block, if
-// any: its proof carries the history digest to resume from).
-type Restored struct {
-	Safety    []byte
-	Blocks    map[types.BlockID]*types.Block
-	Committed []types.CommittedBlock
-}
+// Restored is what survived a restart (protocol.Restored): the durable
+// safety state, the stored blocks, and the tail of the committed chain (at
+// least its last block, if any: its proof carries the history digest to
+// resume from).
+type Restored = protocol.Restored
 
 // New builds a replica from cfg and what survived its last run.
 func New(cfg Config, r Restored) (*Engine, error) {
@@ -138,7 +136,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 	if err := e.restoreCommitted(r.Committed); err != nil {
 		return nil, err
 	}
-	if err := e.restoreSafety(r.Safety, r.Blocks); err != nil {
+	if err := e.restoreSafety(r.SafetyState, r.Blocks); err != nil {
 		return nil, err
 	}
 	e.maybeRequestPayload()

@@ -53,7 +53,7 @@ func newFixtureWith(t *testing.T, n int, id types.ValidatorIndex, onPayload func
 // restart rebuilds the replica from what it made durable.
 func (f *fixture) restart() {
 	f.t.Helper()
-	e, err := New(f.cfg, Restored{Safety: f.safety, Blocks: f.blocks, Committed: f.committed})
+	e, err := New(f.cfg, Restored{SafetyState: f.safety, Blocks: f.blocks, Committed: f.committed})
 	require.NoError(f.t, err)
 	f.e = e
 	f.drain()

@@ -26,8 +26,7 @@ func Descriptor(tune func(*Config)) protocol.Descriptor {
 			if tune != nil {
 				tune(&cfg)
 			}
-			r := env.Restored
-			e, err := New(cfg, Restored{Safety: r.SafetyState, Blocks: r.Blocks, Committed: r.Committed, Lookup: r.Lookup})
+			e, err := New(cfg, env.Restored)
 			if err != nil {
 				return nil, fmt.Errorf("raft: restoring: %w", err)
 			}

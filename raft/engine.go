@@ -3,6 +3,7 @@ package raft
 import (
 	"errors"
 	"fmt"
+	"github.com/bftkit/bftkit/protocol"
 	"io"
 	"log"
 	"math/rand/v2"
@@ -86,16 +87,11 @@ type outbox struct {
 	dirty   bool
 }
 
-// Restored is what survived a restart: the durable safety state, the stored
-// blocks, and the tail of the committed chain (at least its last block).
-type Restored struct {
-	Safety    []byte
-	Blocks    map[types.BlockID]*types.Block
-	Committed []types.CommittedBlock
-	// Lookup finds a stored block by ID when it is neither pending nor in
-	// the committed tail (the log may reach further back); nil if none.
-	Lookup func(types.BlockID) (*types.Block, error)
-}
+// Restored is what survived a restart (protocol.Restored): the durable
+// safety state, the stored blocks, the tail of the committed chain (at
+// least its last block), and Lookup for a stored block that is neither
+// pending nor in the tail (the log may reach further back).
+type Restored = protocol.Restored
 
 // New builds a node from cfg and what survived its last run. cfg.Rand must
 // be set (ErrNoRand): the engine is deterministic given its inputs and that
@@ -131,7 +127,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 		}
 		return nil
 	}
-	if err := e.restore(r.Safety, lookup); err != nil {
+	if err := e.restore(r.SafetyState, lookup); err != nil {
 		return nil, err
 	}
 	rn, err := etcdraft.NewRawNode(&etcdraft.Config{

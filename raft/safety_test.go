@@ -38,7 +38,7 @@ func TestSafetyStateRoundTrip(t *testing.T) {
 			t.Fatalf("node %d: decoded log %+v, engine has %+v", i, log, e.log)
 		}
 
-		restored, err := New(e.cfg, Restored{Safety: st.safety, Blocks: st.blocks, Committed: st.committed})
+		restored, err := New(e.cfg, Restored{SafetyState: st.safety, Blocks: st.blocks, Committed: st.committed})
 		if err != nil {
 			t.Fatalf("node %d: restore: %v", i, err)
 		}
@@ -55,7 +55,7 @@ func TestDecodeSafetyRefusesGarbage(t *testing.T) {
 	if _, err := decodeSafety(garbage); err == nil {
 		t.Fatal("decodeSafety took garbage")
 	}
-	if _, err := New(testConfig(0, 3, 1), Restored{Safety: garbage, Blocks: map[types.BlockID]*types.Block{}}); err == nil {
+	if _, err := New(testConfig(0, 3, 1), Restored{SafetyState: garbage, Blocks: map[types.BlockID]*types.Block{}}); err == nil {
 		t.Fatal("New took a garbage safety state")
 	}
 }

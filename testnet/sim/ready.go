@@ -89,8 +89,12 @@ func (s *Sim) deliverTo(n *node, p *packet) {
 	}
 	s.log.add(event{tick: s.now, kind: evDeliver, node: n.id, peer: p.from, msgType: p.msgType, size: len(p.data)})
 	if r, ok := m.Payload.(*types.BlockRequest); ok && class == protocol.Fetch {
-		if n.blocks.Admit(r) == nil {
-			_ = n.blocks.Serve(r, func(resp types.Message) { s.send(n, resp) })
+		err := n.blocks.Admit(r)
+		if err == nil {
+			err = n.blocks.Serve(r, func(resp types.Message) { s.send(n, resp) })
+		}
+		if err != nil {
+			s.log.add(event{tick: s.now, kind: evRejected, node: n.id, peer: p.from, msgType: p.msgType, detail: "block server: " + err.Error()})
 		}
 		return
 	}
