@@ -31,14 +31,17 @@ func (e *Engine) Tick() {
 // views; otherwise the pre-prepares, prepares and commits of numbers that
 // have made no progress for ResendTicks, and the last checkpoint until it
 // is stable. Numbers this replica already executed are resent too, until a
-// stable checkpoint covers them, once nothing executed for ResendTicks:
-// the replicas that did not execute them may need this one's prepare and
-// commit to reach 2f+1 (found by the simulator: with f replicas down, two
-// that had executed numbers 61–68 stopped resending, the other three never
-// prepared them, and fewer than f+1 replicas could vouch for a checkpoint
-// to fetch them from). While blocks execute, these resends would only
-// cost every peer a signature check per vote (PBFT's saturation fell by
-// half with them on at every resend).
+// stable checkpoint covers them, but only in a stalled view: one that has
+// executed nothing for longer than the base view-change timeout, which
+// only a backed-off timer allows. The replicas that did not execute them
+// may need exactly this one's prepare and commit to reach 2f+1 (found by
+// the simulator: with f replicas down, two that had executed numbers
+// 61–68 before a view change stopped resending them in the new view, the
+// other three never prepared them, and fewer than f+1 replicas could
+// vouch for a checkpoint to fetch them from). Sent more eagerly, these
+// resends cost every peer a signature check per vote: at every resend
+// they halved PBFT's saturation, and gated on a mere ResendTicks of
+// idleness they starved a loaded three-of-four cluster into view changes.
 func (e *Engine) resend() {
 	if e.changing {
 		if e.myVC != nil {
@@ -51,8 +54,8 @@ func (e *Engine) resend() {
 		if seq <= e.low || !s.hasPP || s.ppView != e.view || e.now-s.since < uint64(e.cfg.ResendTicks) {
 			continue
 		}
-		if seq <= e.executed && e.idle < e.cfg.ResendTicks {
-			continue // executing goes on, so the others commit without it
+		if seq <= e.executed && e.idle < e.cfg.ViewChangeTicks {
+			continue // not stalled: the others commit without it
 		}
 		e.resendSlot(s)
 	}
