@@ -165,7 +165,7 @@ func (g *Gateway) precheck(from types.ValidatorIndex, class protocol.Class, p ty
 		if err := g.budgetFarFuture(b.View, b.Proposer); err != nil {
 			return reject("proposal", err)
 		}
-	case protocol.ViewChange:
+	case protocol.ViewChange, protocol.NewView:
 		// The engine drops view changes for views it left anyway; each
 		// carries many signatures, so they are refused before those.
 		v, ok := p.(viewed)

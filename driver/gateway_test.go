@@ -124,3 +124,21 @@ func TestResponsesOnlyAsAsked(t *testing.T) {
 	_, err = g.Check(3, false, types.Message{From: 3, Payload: &types.BlockResponse{Sender: 3, Block: &types.Block{Height: 1}}})
 	require.ErrorIs(t, err, ErrUnrequested, "asking peer 2 does not open peer 3")
 }
+
+// A PBFT new-view gets the view-change prechecks: stale views refused,
+// far ones budgeted against its primary.
+func TestPrecheckTreatsNewViewsLikeViewChanges(t *testing.T) {
+	g, _ := newTestGateway(t, pbft.Descriptor(nil), 10)
+	desc := pbft.Descriptor(nil)
+	class, ok := desc.Class(types.MsgPBFTNewView)
+	require.True(t, ok)
+	require.Equal(t, protocol.NewView, class)
+	nv := func(view uint64) error {
+		return g.precheck(1, class, &types.PBFTNewView{View: view, Primary: 1})
+	}
+	require.ErrorIs(t, nv(9), ErrStaleView)
+	for range farFuturePerSecond {
+		require.NoError(t, nv(1000))
+	}
+	require.ErrorIs(t, nv(1000), ErrFarFuture)
+}

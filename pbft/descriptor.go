@@ -52,7 +52,7 @@ func Descriptor(tune func(*Config)) protocol.Descriptor {
 			types.MsgPBFTPrePrepare: protocol.Proposal,
 			types.MsgPBFTVote:       protocol.Vote,
 			types.MsgPBFTViewChange: protocol.ViewChange,
-			types.MsgPBFTNewView:    protocol.ViewChange,
+			types.MsgPBFTNewView:    protocol.NewView,
 			types.MsgBlockRequest:   protocol.Fetch,
 			types.MsgBlockResponse:  protocol.Response,
 		},

@@ -24,11 +24,14 @@ const (
 	// Timeout is a replica giving up on a view (a HotStuff timeout):
 	// counted as a view timeout when sent.
 	Timeout
-	// ViewChange is a PBFT view-change or new-view: counted as a view
-	// timeout when sent; refused before verification when its view is
-	// below this node's, and budgeted beyond the view window, because
-	// each carries many signatures to check.
+	// ViewChange is a PBFT view-change: counted as a view timeout when
+	// sent; refused before verification when its view is below this
+	// node's, and budgeted beyond the view window, because each carries
+	// many signatures to check.
 	ViewChange
+	// NewView is a PBFT new-view: prechecked like a view-change, but the
+	// new primary's, not a view this node gave up on.
+	NewView
 	// Fetch asks for blocks: the one catch-up request every protocol
 	// shares (types.BlockRequest), by ID or by height. The driver's block
 	// server answers it from storage, with a budget per peer; the engine
