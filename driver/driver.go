@@ -81,8 +81,7 @@ type Driver struct {
 	// proposed counts the payloads proposed during the current input.
 	proposed int
 
-	view     atomic.Uint64 // the engine's view, for the gateway
-	position atomic.Pointer[position]
+	position atomic.Pointer[position] // for the gateway and /status
 }
 
 // position is a view and its leader, published together.
@@ -145,7 +144,7 @@ func (d *Driver) Tick() error {
 func (d *Driver) Err() error { return d.err }
 
 // View is the engine's view as of the last input; safe on any goroutine.
-func (d *Driver) View() uint64 { return d.view.Load() }
+func (d *Driver) View() uint64 { return d.position.Load().view }
 
 // Position is the engine's view and leader as of the last input; safe on
 // any goroutine.
@@ -296,6 +295,5 @@ func (d *Driver) publishPosition() {
 	if p := d.position.Load(); p != nil && p.view == view && p.leader == leader {
 		return // unchanged: most inputs do not move the view
 	}
-	d.view.Store(view)
 	d.position.Store(&position{view: view, leader: leader})
 }

@@ -136,7 +136,7 @@ func (g *Gateway) Check(from types.ValidatorIndex, gossiped bool, m types.Messag
 	if err := g.verify(m); err != nil {
 		return 0, reject("verify", fmt.Errorf("%v from %d: %w", t, from, err))
 	}
-	if b := blockOf(m.Payload); class == protocol.Proposal && b != nil && g.cfg.ProcessProposal != nil {
+	if b := BlockOf(m.Payload); class == protocol.Proposal && b != nil && g.cfg.ProcessProposal != nil {
 		if err := g.cfg.ProcessProposal(b); err != nil {
 			return 0, reject("app", err)
 		}
@@ -155,7 +155,7 @@ func (g *Gateway) precheck(from types.ValidatorIndex, class protocol.Class, p ty
 			return reject("unrequested", ErrUnrequested)
 		}
 	case protocol.Proposal:
-		b := blockOf(p)
+		b := BlockOf(p)
 		if b == nil {
 			return reject("proposal", errors.New("proposal without a block"))
 		}
@@ -168,14 +168,14 @@ func (g *Gateway) precheck(from types.ValidatorIndex, class protocol.Class, p ty
 	case protocol.ViewChange, protocol.NewView:
 		// The engine drops view changes for views it left anyway; each
 		// carries many signatures, so they are refused before those.
-		v, ok := p.(viewed)
+		view, ok := ViewOf(p)
 		if !ok {
 			return nil
 		}
-		if v.GetView() < g.cfg.View() {
+		if view < g.cfg.View() {
 			return reject("view_change", ErrStaleView)
 		}
-		if err := g.budgetFarFuture(v.GetView(), p.Signer()); err != nil {
+		if err := g.budgetFarFuture(view, p.Signer()); err != nil {
 			return reject("view_change", err)
 		}
 	}
@@ -224,14 +224,20 @@ func (g *Gateway) expect(peer types.ValidatorIndex, k uint32) {
 // viewed is a payload that names its view (gogoproto generates GetView).
 type viewed interface{ GetView() uint64 }
 
-// blockOf is the block a proposal carries, or nil.
-func blockOf(p types.Payload) *types.Block {
+// ViewOf is the view a payload names (gogoproto generates GetView for a
+// field named view), if it names one.
+func ViewOf(p types.Payload) (uint64, bool) {
+	if v, ok := p.(viewed); ok {
+		return v.GetView(), true
+	}
+	return 0, false
+}
+
+// BlockOf is the block a payload carries (a proposal, a pre-prepare, a
+// block response), or nil.
+func BlockOf(p types.Payload) *types.Block {
 	if c, ok := p.(interface{ GetBlock() *types.Block }); ok {
 		return c.GetBlock()
 	}
 	return nil
 }
-
-// BlockOf is the block a payload carries (a proposal, a pre-prepare, a
-// block response), or nil.
-func BlockOf(p types.Payload) *types.Block { return blockOf(p) }

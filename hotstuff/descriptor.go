@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/bftkit/bftkit/protocol"
-	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/types"
 )
 
@@ -53,7 +52,7 @@ func Descriptor(tune func(*Config)) protocol.Descriptor {
 			return cfg.Leaders.Leader
 		},
 		ViewWindow:          probe.ViewWindow,
-		Quorum:              qc.QuorumSize,
+		Quorum:              types.QuorumSize,
 		CommitsNeedChildren: true,
 		CheckTiming: func(idleTicks float64) error {
 			// An idle leader must propose well within the view timeout, or

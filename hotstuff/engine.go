@@ -154,7 +154,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	quorum := 2*cfg.N/3 + 1
+	quorum := types.QuorumSize(cfg.N)
 	slots := qc.CollectorConfig{N: cfg.N, Quorum: quorum, MaxSlotsPerSigner: int(cfg.ViewWindow) + 2}
 	e := &Engine{
 		cfg: cfg, f: (cfg.N - 1) / 3, quorum: quorum, s: s,

@@ -93,8 +93,8 @@ func (w world) Send(m types.Message, class protocol.Class) {
 			n.proposals.arrived(b)
 		}
 	case protocol.Timeout, protocol.ViewChange:
-		if v, ok := m.Payload.(interface{ GetView() uint64 }); ok {
-			n.noteViewTimeout(v.GetView())
+		if view, ok := driver.ViewOf(m.Payload); ok {
+			n.noteViewTimeout(view)
 		}
 	}
 	if n.cfg.Observe != nil {

@@ -92,7 +92,7 @@ func (c *Config) check() error {
 // verifier's ⌊2n/3⌋+1, which is 2f+1 when n = 3f+1 and keeps any two
 // quorums intersecting in an honest replica for every n.
 func faults(n int) int { return (n - 1) / 3 }
-func quorum(n int) int { return 2*n/3 + 1 }
+func quorum(n int) int { return types.QuorumSize(n) }
 
 // NewViewBound is an upper bound on the encoded size of a new-view for n
 // replicas and window L: 2f+1 view-changes, each with L prepared

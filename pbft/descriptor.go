@@ -69,7 +69,7 @@ func Descriptor(tune func(*Config)) protocol.Descriptor {
 			}
 			return nil
 		},
-		Quorum: qc.QuorumSize,
+		Quorum: types.QuorumSize,
 	}
 }
 

@@ -183,7 +183,3 @@ func (v *Verifier) VerifyPBFTCert(c *types.PBFTCert, threshold int) error {
 	}
 	return nil
 }
-
-// QuorumSize is the BFT quorum of n validators, ⌊2n/3⌋+1: any two
-// quorums share at least f+1 validators, so at least one honest one.
-func QuorumSize(n int) int { return 2*n/3 + 1 }

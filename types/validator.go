@@ -78,7 +78,11 @@ func (vs *ValidatorSet) N() int { return len(vs.vals) }
 func (vs *ValidatorSet) F() int { return (len(vs.vals) - 1) / 3 }
 
 // Quorum is ⌊2n/3⌋+1, the size of a certificate. For n = 3f+1 it is 2f+1.
-func (vs *ValidatorSet) Quorum() int { return 2*len(vs.vals)/3 + 1 }
+func (vs *ValidatorSet) Quorum() int { return QuorumSize(len(vs.vals)) }
+
+// QuorumSize is the BFT quorum of n validators, ⌊2n/3⌋+1: any two quorums
+// share at least f+1 validators, so at least one honest one.
+func QuorumSize(n int) int { return 2*n/3 + 1 }
 
 // Contains reports whether i is a member's index.
 func (vs *ValidatorSet) Contains(i ValidatorIndex) bool { return int(i) < len(vs.vals) }

@@ -78,7 +78,7 @@ func New(cfg Config) (*Sim, error) {
 		hs := qc.NewHashScheme(cfg.N, cfg.Seed)
 		s.crypto = Crypto{Scheme: hs, Signer: hs.Signer}
 	}
-	s.verifier = qc.NewSchemeVerifier(cfg.ChainID, cfg.N, 2*cfg.N/3+1, s.crypto.Scheme)
+	s.verifier = qc.NewSchemeVerifier(cfg.ChainID, cfg.N, types.QuorumSize(cfg.N), s.crypto.Scheme)
 	for i := range cfg.N {
 		id := types.ValidatorIndex(i)
 		n := &node{id: id, durable: newDurable(), byzantine: cfg.Byzantine[id],

@@ -4,7 +4,6 @@ import (
 	"errors"
 
 	"github.com/bftkit/bftkit/protocol"
-	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/testnet/sim"
 	"github.com/bftkit/bftkit/types"
 )
@@ -38,7 +37,7 @@ func NewEager(env protocol.Env) (protocol.Engine, error) {
 
 // EagerProtocol is the unsafe engine as the simulator runs it.
 func EagerProtocol() *sim.Protocol {
-	return &sim.Protocol{Descriptor: protocol.Descriptor{Name: "eager", New: NewEager, Types: toyTypes, Quorum: qc.QuorumSize}}
+	return &sim.Protocol{Descriptor: protocol.Descriptor{Name: "eager", New: NewEager, Types: toyTypes, Quorum: types.QuorumSize}}
 }
 
 func (e *Eager) leads() bool { return types.ValidatorIndex(e.view%uint64(e.n)) == e.id }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/bftkit/bftkit/protocol"
-	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/testnet/sim"
 	"github.com/bftkit/bftkit/types"
 )
@@ -43,7 +42,7 @@ type Sequencer struct {
 // pending proposal (leader) and the applied chain after a restart.
 func NewSequencer(env protocol.Env) (protocol.Engine, error) {
 	s := &Sequencer{
-		id: env.ID, n: env.N, quorum: 2*env.N/3 + 1,
+		id: env.ID, n: env.N, quorum: types.QuorumSize(env.N),
 		blocks:   make(map[types.BlockID]*types.Block),
 		applied:  append([]types.CommittedBlock(nil), env.Restored.Committed...),
 		peerUpTo: make([]uint64, env.N),
@@ -62,7 +61,7 @@ func NewSequencer(env protocol.Env) (protocol.Engine, error) {
 // SequencerProtocol is the sequencer as the simulator runs it.
 func SequencerProtocol() *sim.Protocol {
 	return &sim.Protocol{
-		Descriptor:      protocol.Descriptor{Name: "sequencer", New: NewSequencer, Types: toyTypes, Quorum: qc.QuorumSize},
+		Descriptor:      protocol.Descriptor{Name: "sequencer", New: NewSequencer, Types: toyTypes, Quorum: types.QuorumSize},
 		CoreMustInclude: []types.ValidatorIndex{leader},
 		Validate:        sim.ParentLinked,
 	}
