@@ -30,9 +30,11 @@ func newTestGateway(t *testing.T, desc protocol.Descriptor, view uint64) (*Gatew
 
 // The precheck lets a lagging replica see proposals far ahead of its view
 // (their QC is how it catches up) but only a few per proposer per second,
-// and never a proposal from a validator that does not lead its view.
+// and never a proposal from a validator that does not lead its view (when
+// the leader is a function of the view: round-robin).
 func TestPrecheckBudgetsFarFutureProposals(t *testing.T) {
-	g, clock := newTestGateway(t, hotstuff.Descriptor(nil), 10)
+	roundRobin := hotstuff.Descriptor(func(c *hotstuff.Config) { c.Election = hotstuff.ElectRoundRobin })
+	g, clock := newTestGateway(t, roundRobin, 10)
 	leader := hotstuff.RoundRobin{N: 4, ViewsPerLeader: hotstuff.DefaultViewsPerLeader}.Leader
 	proposal := func(view uint64, proposer types.ValidatorIndex) types.Payload {
 		return &types.Proposal{Block: &types.Block{View: view, Proposer: proposer}}

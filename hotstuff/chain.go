@@ -88,7 +88,7 @@ func (e *Engine) tryCommit() {
 	for k := len(chain) - 1; k >= 0; k-- {
 		b, ok := e.block(id)
 		if !ok {
-			e.fetch(id, e.cfg.Leaders.Leader(target.View))
+			e.fetch(id, target.Proposer)
 			return
 		}
 		chain[k] = types.CommittedBlock{ID: id, Block: b, Proof: e.commitProof}

@@ -12,9 +12,9 @@ const Name = "hotstuff"
 
 // Descriptor is HotStuff as a driver runs it. tune, if not nil, adjusts
 // every engine's configuration after the defaults (the simulator shortens
-// timeouts; canaries break a rule). A tuned Leaders function must be the
-// same for every replica, and ViewWindow is read from a tuned default
-// configuration.
+// timeouts; canaries break a rule). A tuned election must be the same for
+// every replica, and the election and ViewWindow are read from a tuned
+// default configuration.
 func Descriptor(tune func(*Config)) protocol.Descriptor {
 	config := func(env protocol.Env) Config {
 		cfg := DefaultConfig(env.ID, env.N, env.ChainID, env.Signer, env.Scheme)
@@ -44,13 +44,7 @@ func Descriptor(tune func(*Config)) protocol.Descriptor {
 			types.MsgBlockRequest:     protocol.Fetch,
 			types.MsgBlockResponse:    protocol.Response,
 		},
-		Leader: func(n int) func(uint64) types.ValidatorIndex {
-			cfg := config(protocol.Env{N: n})
-			if cfg.Leaders == nil {
-				cfg.Leaders = RoundRobin{N: n, ViewsPerLeader: DefaultViewsPerLeader}
-			}
-			return cfg.Leaders.Leader
-		},
+		Leader:              leaderPrecheck(probe.Election, config),
 		ViewWindow:          probe.ViewWindow,
 		Quorum:              types.QuorumSize,
 		CommitsNeedChildren: true,
@@ -62,5 +56,18 @@ func Descriptor(tune func(*Config)) protocol.Descriptor {
 			}
 			return nil
 		},
+	}
+}
+
+// leaderPrecheck is the gateway's leader function: round-robin's, which
+// needs only the view. Reputation reads the leader from the chain a
+// proposal extends, so only the engine can check it (nil).
+func leaderPrecheck(el Election, config func(protocol.Env) Config) func(int) func(uint64) types.ValidatorIndex {
+	if el != ElectRoundRobin {
+		return nil
+	}
+	return func(n int) func(uint64) types.ValidatorIndex {
+		cfg := config(protocol.Env{N: n})
+		return RoundRobin{N: n, ViewsPerLeader: cfg.ViewsPerLeader}.Leader
 	}
 }

@@ -9,37 +9,12 @@ import (
 	"github.com/bftkit/bftkit/types"
 )
 
-// LeaderElection names the leader of each view.
-type LeaderElection interface {
-	Leader(view uint64) types.ValidatorIndex
-}
-
-// RoundRobin rotates leadership through the set, each leader holding
-// ViewsPerLeader consecutive views: view v is led by ⌊v / k⌋ mod N.
-//
-// Why not one view each: a three-chain commit needs four consecutive views
-// with honest leaders (three consecutive blocks, and the next leader to
-// form the QC on the third). With one view per leader, a single crashed
-// validator among four leaves no such run and nothing ever commits. With
-// two views each, the 2f+1 honest leaders spread over at most f gaps
-// always include a run of three, i.e. six consecutive honest views.
-type RoundRobin struct {
-	N              int
-	ViewsPerLeader int
-}
-
 // DefaultBaseTimeoutTicks is a view's timeout before any back-off.
 const DefaultBaseTimeoutTicks = 20
 
-// DefaultViewsPerLeader is the smallest term that keeps the three-chain
-// commit live with f crashed leaders anywhere in the rotation.
-const DefaultViewsPerLeader = 2
-
-// Leader returns ⌊v / ViewsPerLeader⌋ mod N.
-func (r RoundRobin) Leader(view uint64) types.ValidatorIndex {
-	k := uint64(max(r.ViewsPerLeader, 1))
-	return types.ValidatorIndex(view / k % uint64(r.N))
-}
+// DefaultElectionDepth is how many views before a view its leader's
+// history is read (see Engine.anchor).
+const DefaultElectionDepth = 3
 
 // Config sets up one replica.
 type Config struct {
@@ -48,7 +23,16 @@ type Config struct {
 	ChainID string
 	Signer  qc.Signer
 	Scheme  qc.Scheme
-	Leaders LeaderElection // nil: RoundRobin with DefaultViewsPerLeader
+	// Election chooses leaders (reputation unless round-robin); each
+	// leader holds ViewsPerLeader consecutive views.
+	Election       Election
+	ViewsPerLeader int
+	// ElectionDepth is how many views back the schedule's history is
+	// read; ActiveWindow and FailureWindow are reputation's windows, in
+	// blocks (see reputation.go). FailureWindow must fit in
+	// RetainCommitted: every replica must hold the whole window.
+	ElectionDepth               uint64
+	ActiveWindow, FailureWindow uint64
 
 	// BaseTimeoutTicks is a view's timeout; it doubles with each
 	// consecutive view that ends in a TC beyond the first BackoffAfter,
@@ -82,6 +66,8 @@ type Config struct {
 func DefaultConfig(id types.ValidatorIndex, n int, chainID string, signer qc.Signer, scheme qc.Scheme) Config {
 	return Config{
 		ID: id, N: n, ChainID: chainID, Signer: signer, Scheme: scheme,
+		ViewsPerLeader: DefaultViewsPerLeader, ElectionDepth: DefaultElectionDepth,
+		ActiveWindow: activeWindow(n), FailureWindow: failureWindow(n),
 		BaseTimeoutTicks: DefaultBaseTimeoutTicks, MaxTimeoutTicks: 16 * DefaultBaseTimeoutTicks, BackoffAfter: DefaultViewsPerLeader + 1, ViewWindow: 32,
 		MaxBuffered: 256, MaxParked: 64, MaxFetching: 256,
 		MaxTxs: types.DefaultBlockTxs, MaxBytes: types.DefaultBlockBytes, RetainCommitted: 1024,
@@ -98,11 +84,31 @@ func (c *Config) check() error {
 		return fmt.Errorf("hotstuff: timeouts %d..%d ticks are not a range", c.BaseTimeoutTicks, c.MaxTimeoutTicks)
 	case c.BackoffAfter < 0:
 		return errors.New("hotstuff: BackoffAfter must not be negative")
+	case c.ViewsPerLeader < 1 || c.ElectionDepth < 1 || c.ActiveWindow < 1 || c.FailureWindow < c.ActiveWindow:
+		return fmt.Errorf("hotstuff: election: %d views per leader, depth %d, windows %d and %d blocks (need ≥ 1, and the failure window at least the active one)",
+			c.ViewsPerLeader, c.ElectionDepth, c.ActiveWindow, c.FailureWindow)
+	case c.Election == ElectReputation && c.FailureWindow+retainMargin > c.RetainCommitted:
+		return fmt.Errorf("hotstuff: reputation reads %d blocks back but only %d committed blocks are retained (need %d more)",
+			c.FailureWindow, c.RetainCommitted, retainMargin)
 	case c.ViewWindow < 1 || c.MaxBuffered < 1 || c.MaxParked < 1 || c.MaxFetching < 1 || c.RetainCommitted < 16:
 		return errors.New("hotstuff: window and buffer bounds must be positive")
 	}
 	return nil
 }
+
+// retainMargin is how many blocks beyond the failure window the engine
+// keeps: anchors sit a few blocks above the committed head, and pruning
+// runs only every pruneEvery heights.
+const retainMargin = 16
+
+// activeWindow is the default active window for n validators: long enough
+// for a full rotation (two views each), at least 16 blocks, at most 256.
+func activeWindow(n int) uint64 { return uint64(min(max(4*n, 16), 256)) }
+
+// failureWindow is the default failure window: sixteen active windows (a
+// validator that keeps failing is excluded for up to that long), within
+// the default retention.
+func failureWindow(n int) uint64 { return min(16*activeWindow(n), 1000) }
 
 // Restored is what survived a restart (protocol.Restored): the durable
 // safety state, the stored blocks, and the tail of the committed chain.
@@ -112,9 +118,10 @@ type Restored = protocol.Restored
 
 // Engine is one HotStuff replica. See the package comment.
 type Engine struct {
-	cfg    Config
-	f      int
-	quorum int
+	cfg        Config
+	f          int
+	quorum     int
+	reputation *reputation
 
 	s      types.HotStuffSafety // durable; dirty says it changed
 	dirty  bool
@@ -146,9 +153,6 @@ func New(cfg Config, r Restored) (*Engine, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	if cfg.Leaders == nil {
-		cfg.Leaders = RoundRobin{N: cfg.N, ViewsPerLeader: DefaultViewsPerLeader}
-	}
 	cfg.Rules = cfg.Rules.withDefaults()
 	s, err := decodeSafety(r.SafetyState)
 	if err != nil {
@@ -164,6 +168,8 @@ func New(cfg Config, r Restored) (*Engine, error) {
 		proposals: make(map[uint64]seenProposal),
 		fetching:  make(map[types.BlockID]fetchState),
 	}
+	e.reputation = &reputation{n: cfg.N, quorum: quorum, active: cfg.ActiveWindow, failed: cfg.FailureWindow,
+		block: e.block, cache: make(map[types.BlockID][]types.ValidatorIndex)}
 	for id, b := range r.Blocks {
 		e.blocks[id] = b
 	}
@@ -180,7 +186,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 	}
 	if q := e.s.HighQc; q != nil {
 		if _, ok := e.block(q.BlockID); !ok {
-			e.fetch(q.BlockID, e.leader(q.View))
+			e.fetch(q.BlockID, e.roundRobin(q.View))
 		}
 	}
 	e.enteredView()
@@ -192,16 +198,24 @@ func New(cfg Config, r Restored) (*Engine, error) {
 // committed (possible only with more than f Byzantine replicas).
 func (e *Engine) Halted() error { return e.halted }
 
-// Position is the replica's view and that view's leader.
-func (e *Engine) Position() (uint64, types.ValidatorIndex) { return e.s.View, e.leader(e.s.View) }
+// Position is the replica's view and that view's leader on the chain of
+// its high QC.
+func (e *Engine) Position() (uint64, types.ValidatorIndex) {
+	parent, ok := e.block(qcBlock(e.s.HighQc))
+	if !ok {
+		return e.s.View, e.roundRobin(e.s.View) // a guess until the chain is whole
+	}
+	if _, missing := e.missingAncestor(parent); missing {
+		return e.s.View, e.roundRobin(e.s.View)
+	}
+	return e.s.View, e.leaderAfter(parent, e.s.View)
+}
 
 // BlocksHeld is how many blocks the engine keeps in memory.
 func (e *Engine) BlocksHeld() int { return len(e.blocks) }
 
 // View is the replica's current view.
 func (e *Engine) View() uint64 { return e.s.View }
-
-func (e *Engine) leader(view uint64) types.ValidatorIndex { return e.cfg.Leaders.Leader(view) }
 
 // genesis is the virtual block at height 0 that the zero ID names. It is
 // shared and must never be modified.

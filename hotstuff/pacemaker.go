@@ -139,7 +139,7 @@ func (e *Engine) enteredView() {
 // the current view, has not proposed in it, and knows the block to extend.
 func (e *Engine) maybeAskPayload() {
 	v := e.s.View
-	if e.leader(v) != e.cfg.ID || e.s.ProposedView >= v || e.payloadAsked == v {
+	if e.s.ProposedView >= v || e.payloadAsked == v {
 		return
 	}
 	if !validProposalJustification(v, qcView(e.s.HighQc), e.s.HighTc) {
@@ -147,6 +147,13 @@ func (e *Engine) maybeAskPayload() {
 	}
 	parent, ok := e.block(qcBlock(e.s.HighQc))
 	if !ok {
+		return
+	}
+	if missing, ok := e.missingAncestor(parent); ok {
+		e.fetch(missing, parent.Proposer) // the schedule needs the whole chain
+		return
+	}
+	if e.leaderAfter(parent, v) != e.cfg.ID {
 		return
 	}
 	e.payloadAsked, e.askedParent = v, qcBlock(e.s.HighQc)

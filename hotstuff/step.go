@@ -37,7 +37,7 @@ func (e *Engine) Step(m types.Message) error {
 // durable before the proposal leaves.
 func (e *Engine) Propose(p types.ProposalPayload) error {
 	v := e.s.View
-	if p.View != v || e.leader(v) != e.cfg.ID || e.s.ProposedView >= v {
+	if p.View != v || e.s.ProposedView >= v {
 		return fmt.Errorf("hotstuff: no proposal is due in view %d", p.View)
 	}
 	parentID := qcBlock(e.s.HighQc)
@@ -52,11 +52,14 @@ func (e *Engine) Propose(p types.ProposalPayload) error {
 	if !ok {
 		return fmt.Errorf("hotstuff: parent %v of view %d's block is missing", parentID, v)
 	}
+	if e.leaderAfter(parent, v) != e.cfg.ID {
+		return fmt.Errorf("hotstuff: no proposal is due in view %d: another validator leads it", v)
+	}
 	if err := e.checkPayload(p); err != nil {
 		return err
 	}
 	b := &types.Block{Height: parent.Height + 1, View: v, ParentID: parentID, Justify: e.s.HighQc,
-		Proposer: e.cfg.ID, Txs: p.Txs, ParentAppHash: p.ParentAppHash}
+		Proposer: e.cfg.ID, Txs: p.Txs, ParentAppHash: p.ParentAppHash, FailedLeaders: e.failedLeaders(parent, v)}
 	prop := &types.Proposal{Block: b}
 	if qcView(e.s.HighQc)+1 != v {
 		prop.Tc = e.s.HighTc
@@ -95,7 +98,25 @@ func (e *Engine) handleProposal(p *types.Proposal) error {
 // (hashing a full block costs about a third of a signature check).
 func (e *Engine) handleProposalID(p *types.Proposal, id types.BlockID) error {
 	b := p.Block
-	if e.leader(b.View) != b.Proposer {
+	missing := b.ParentID
+	parent, ok := e.block(b.ParentID)
+	if ok {
+		missing, ok = e.missingAncestor(parent)
+		ok = !ok
+	}
+	if !ok {
+		// The leader is read from the parent's chain, so it cannot be
+		// checked yet; the certificates (verified at the gateway) still
+		// move this replica forward, and the proposal waits for the chain.
+		e.processQC(b.Justify, b.Proposer)
+		e.processTC(p.Tc)
+		if b.View >= e.s.View {
+			e.park(p)
+			e.fetch(missing, b.Proposer)
+		}
+		return nil
+	}
+	if e.leaderAfter(parent, b.View) != b.Proposer {
 		return ErrNotLeader
 	}
 	if ev := e.checkEquivocation(p, id); ev != nil {
@@ -117,14 +138,11 @@ func (e *Engine) handleProposalID(p *types.Proposal, id types.BlockID) error {
 	if b.ParentID != qcBlock(b.Justify) {
 		return fmt.Errorf("%w: parent is not the justified block", ErrBadProposal)
 	}
-	parent, ok := e.block(b.ParentID)
-	if !ok {
-		e.park(p)
-		e.fetch(b.ParentID, b.Proposer)
-		return nil
-	}
 	if b.Height != parent.Height+1 {
 		return fmt.Errorf("%w: height %d after parent height %d", ErrBadProposal, b.Height, parent.Height)
+	}
+	if !e.checkFailedLeaders(b, parent) {
+		return fmt.Errorf("%w: failed leaders %v do not match this replica's schedule", ErrBadProposal, b.FailedLeaders)
 	}
 	e.store(id, b)
 	e.maybeVote(b, id)
@@ -165,7 +183,7 @@ func (e *Engine) maybeVote(b *types.Block, id types.BlockID) {
 	e.s.LastVotedView, e.dirty = b.View, true
 	vote := &types.Vote{View: b.View, BlockID: id, Voter: e.cfg.ID}
 	vote.Signature = e.cfg.Signer.Sign(types.VoteSignBytes(e.cfg.ChainID, b.View, id))
-	next := e.leader(b.View + 1)
+	next := e.leaderAfter(b, b.View+1)
 	if next == e.cfg.ID {
 		e.handleVote(vote)
 		return
@@ -196,7 +214,10 @@ func (e *Engine) extends(id, ancestor types.BlockID) bool {
 // forms the QC that moves this replica (and, through its proposal, every
 // replica) to the next view.
 func (e *Engine) handleVote(v *types.Vote) error {
-	if e.leader(v.View+1) != e.cfg.ID {
+	// A vote may arrive before its block: then this replica cannot tell
+	// whether it leads the next view, and collects it anyway (the
+	// collector is bounded per signer).
+	if b, ok := e.block(v.BlockID); ok && e.leaderAfter(b, v.View+1) != e.cfg.ID {
 		return nil
 	}
 	if v.View+1 < e.s.View || v.View > e.s.View+e.cfg.ViewWindow {

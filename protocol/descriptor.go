@@ -58,8 +58,10 @@ type Descriptor struct {
 	// the gateway refuses every other type before looking further.
 	Types map[types.MsgType]Class
 	// Leader names the leader of a view, for the gateway's proposal
-	// check; a pure function, safe on any goroutine. Nil for a protocol
-	// with no Proposal class.
+	// check; a pure function, safe on any goroutine. Nil when the leader
+	// is not a function of the view alone (HotStuff's reputation reads it
+	// from the chain a proposal extends): the engine then checks it, and
+	// the gateway only budgets proposals beyond the view window.
 	Leader func(n int) func(view uint64) types.ValidatorIndex
 	// ViewWindow is how far ahead of its view the engine takes proposals
 	// and view changes; the gateway budgets those further ahead.
@@ -92,9 +94,6 @@ func (d *Descriptor) Check() error {
 		return fmt.Errorf("protocol %s: descriptor lacks New, Quorum or Types", d.Name)
 	}
 	for t, c := range d.Types {
-		if c == Proposal && d.Leader == nil {
-			return fmt.Errorf("protocol %s: %v is a proposal but there is no Leader function", d.Name, t)
-		}
 		if (c == Fetch) != (t == types.MsgBlockRequest) {
 			return fmt.Errorf("protocol %s: %v is not the one catch-up request, BlockRequest, or is not a fetch", d.Name, t)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -29,6 +30,12 @@ type Block struct {
 	Txs      []Tx           `protobuf:"bytes,6,rep,name=txs,proto3,casttype=Tx" json:"txs,omitempty"`
 	// parent_app_hash is the application state hash after executing the parent.
 	ParentAppHash []byte `protobuf:"bytes,7,opt,name=parent_app_hash,json=parentAppHash,proto3" json:"parent_app_hash,omitempty"`
+	// failed_leaders (HotStuff) names the leaders of the views between the
+	// parent's view and this block's, in view order (the last
+	// MaxFailedLeaders of them): the views that produced no block on this
+	// chain. Leader reputation reads it from committed history; voters check
+	// it against their own schedule.
+	FailedLeaders []ValidatorIndex `protobuf:"varint,8,rep,packed,name=failed_leaders,json=failedLeaders,proto3,casttype=ValidatorIndex" json:"failed_leaders,omitempty"`
 
 	// id is the block's ID once computed. It is not on the wire (no
 	// protobuf tag) and not in JSON (unexported).
@@ -91,7 +98,7 @@ func (b *Block) ForgetID() {
 func (b *Block) Copy() *Block {
 	return &Block{
 		Height: b.Height, View: b.View, ParentID: b.ParentID, Justify: b.Justify,
-		Proposer: b.Proposer, Txs: b.Txs, ParentAppHash: b.ParentAppHash,
+		Proposer: b.Proposer, Txs: b.Txs, ParentAppHash: b.ParentAppHash, FailedLeaders: b.FailedLeaders,
 	}
 }
 
@@ -120,7 +127,8 @@ func (b *Block) Equal(that any) bool {
 	}
 	if b.Height != o.Height || b.View != o.View || b.ParentID != o.ParentID ||
 		!b.Justify.Equal(o.Justify) || b.Proposer != o.Proposer ||
-		len(b.Txs) != len(o.Txs) || !bytes.Equal(b.ParentAppHash, o.ParentAppHash) {
+		len(b.Txs) != len(o.Txs) || !bytes.Equal(b.ParentAppHash, o.ParentAppHash) ||
+		!slices.Equal(b.FailedLeaders, o.FailedLeaders) {
 		return false
 	}
 	for i := range b.Txs {
@@ -147,6 +155,10 @@ func (b *Block) computeID() BlockID {
 		Fixed(txRoot[:]).
 		Bytes(b.ParentAppHash)
 	appendQC(e, b.Justify)
+	e.Uint32(uint32(len(b.FailedLeaders)))
+	for _, l := range b.FailedLeaders {
+		e.Uint32(uint32(l))
+	}
 	return BlockID(crypto.Sum256(e.Sum()))
 }
 
@@ -195,6 +207,9 @@ func (b *Block) ValidateBasic() error {
 	}
 	if len(b.ParentAppHash) > MaxAppHashBytes {
 		return fmt.Errorf("block: parent_app_hash is %d bytes, limit %d", len(b.ParentAppHash), MaxAppHashBytes)
+	}
+	if len(b.FailedLeaders) > MaxFailedLeaders {
+		return fmt.Errorf("block: %d failed leaders exceeds the limit of %d", len(b.FailedLeaders), MaxFailedLeaders)
 	}
 	if b.Justify != nil {
 		if err := b.Justify.ValidateBasic(); err != nil {

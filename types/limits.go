@@ -17,6 +17,9 @@ const (
 	MaxBlockBytes = 8 << 20
 	// MaxAppHashBytes bounds an application hash.
 	MaxAppHashBytes = 64
+	// MaxFailedLeaders bounds the failed leaders a block records: the
+	// leaders of the last views before it that produced no block.
+	MaxFailedLeaders = 16
 	// MaxMessageBytes bounds one encoded envelope: a full block plus room
 	// for its certificate and framing.
 	MaxMessageBytes = MaxBlockBytes + 1<<20

@@ -1,6 +1,7 @@
 package hotstuffbyz
 
 import (
+	"github.com/bftkit/bftkit/hotstuff"
 	"github.com/bftkit/bftkit/protocol"
 	"github.com/bftkit/bftkit/types"
 )
@@ -152,6 +153,10 @@ func newTailFork(e protocol.Engine, env protocol.Env) protocol.Engine {
 		}
 		fork := cloneBlock(p.Block)
 		fork.ParentID, fork.Justify, fork.Height = old.BlockID, old, parent.Height+1
+		if honest, ok := e.(*hotstuff.Engine); ok {
+			// A well-formed fork records the views it skips.
+			fork.FailedLeaders, _ = honest.FailedLeaders(old.BlockID, fork.View)
+		}
 		m.Payload = proposal(d, fork, p.Tc)
 		return []types.Message{m}
 	}

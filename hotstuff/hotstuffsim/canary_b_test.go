@@ -45,7 +45,7 @@ func newCanaryB(t *testing.T, rules hotstuff.Rules) *canaryB {
 	leaders := hotstuff.RoundRobin{N: 4, ViewsPerLeader: 2}
 	c := &canaryB{engines: map[types.ValidatorIndex]*hotstuff.Engine{}}
 	p := hotstuffsim.Protocol(hotstuffsim.Options{Mutate: func(cfg *hotstuff.Config) {
-		cfg.Rules, cfg.Leaders = rules, leaders
+		cfg.Rules, cfg.Election = rules, hotstuff.ElectRoundRobin
 	}})
 	inner := p.New
 	p.New = func(env protocol.Env) (protocol.Engine, error) {

@@ -20,7 +20,7 @@ import (
 // build on or reveal.
 type scriptedNode struct {
 	*protocol.Rewriter
-	leaders  hotstuff.LeaderElection
+	leaders  hotstuff.RoundRobin
 	votes    *qc.Collector
 	timeouts *qc.TimeoutCollector
 
@@ -40,7 +40,7 @@ type scriptedNode struct {
 }
 
 // newScriptedNode wraps honest, silencing it.
-func newScriptedNode(honest protocol.Engine, env protocol.Env, leaders hotstuff.LeaderElection) *scriptedNode {
+func newScriptedNode(honest protocol.Engine, env protocol.Env, leaders hotstuff.RoundRobin) *scriptedNode {
 	// No pruning: a scripted run is short, and the script may need old views.
 	slots := qc.CollectorConfig{N: env.N, Quorum: 2*env.N/3 + 1, MaxSlotsPerSigner: 1 << 20}
 	s := &scriptedNode{
@@ -153,7 +153,8 @@ func (s *scriptedNode) extends(id, ancestor types.BlockID) bool {
 // propose broadcasts a block of the script's choosing: view, parent, the
 // QC that justifies it (it must certify parent) and an optional TC.
 func (s *scriptedNode) propose(view uint64, parent *types.Block, justify *types.QuorumCert, tc *types.TimeoutCert) *types.Block {
-	b := &types.Block{Height: parent.Height + 1, View: view, ParentID: parent.ID(), Justify: justify, Proposer: s.Env.ID}
+	b := &types.Block{Height: parent.Height + 1, View: view, ParentID: parent.ID(), Justify: justify, Proposer: s.Env.ID,
+		FailedLeaders: s.skippedLeaders(parent.View, view)}
 	id := b.ID()
 	s.blocks[id] = b
 	p := &types.Proposal{Block: b, Tc: tc, Signature: s.Sign(types.ProposalSignBytes(s.Env.ChainID, view, id))}
@@ -184,4 +185,14 @@ func (s *scriptedNode) timeOut(view uint64) {
 	t := &types.Timeout{View: view, Sender: s.Env.ID, HighQc: s.backing,
 		Signature: s.Sign(types.TimeoutSignBytes(s.Env.ChainID, view, s.backing.GetView()))}
 	s.outbox = append(s.outbox, types.Message{From: s.Env.ID, Broadcast: true, Payload: t})
+}
+
+// skippedLeaders are the round-robin leaders of the views between a
+// parent's view and view, which a well-formed block records.
+func (s *scriptedNode) skippedLeaders(parentView, view uint64) []types.ValidatorIndex {
+	var out []types.ValidatorIndex
+	for u := max(parentView+1, view-min(view, types.MaxFailedLeaders)); u < view; u++ {
+		out = append(out, s.leaders.Leader(u))
+	}
+	return out
 }

@@ -190,7 +190,9 @@ func TestEquivocatingLeaderIsReportedAndHarmless(t *testing.T) {
 // Memory stays bounded: committed blocks far below the head are pruned,
 // and a long run keeps committing.
 func TestLongRunPrunesOldBlocks(t *testing.T) {
-	p := hotstuffsim.Protocol(hotstuffsim.Options{Mutate: func(c *hotstuff.Config) { c.RetainCommitted = 32 }})
+	p := hotstuffsim.Protocol(hotstuffsim.Options{Mutate: func(c *hotstuff.Config) {
+		c.RetainCommitted, c.ActiveWindow, c.FailureWindow = 32, 8, 16
+	}})
 	var engines []*hotstuff.Engine
 	inner := p.New
 	p.New = func(env protocol.Env) (protocol.Engine, error) {

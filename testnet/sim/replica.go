@@ -63,8 +63,8 @@ func (s *Sim) start(n *node) {
 	}
 	dc := driver.Config{Self: n.id, Descriptor: desc, Engine: e, Storage: r, Transport: r, App: r, Payloads: r, Clock: r,
 		Gateway: n.gateway, CommittedHeight: n.durable.Height()}
-	dc.Rejected = func(m types.Message, _ error) {
-		s.log.add(event{tick: s.now, kind: evRejected, node: n.id, peer: m.From, msgType: m.Payload.MsgType(), detail: "engine"})
+	dc.Rejected = func(m types.Message, err error) {
+		s.log.add(event{tick: s.now, kind: evRejected, node: n.id, peer: m.From, msgType: m.Payload.MsgType(), detail: "engine: " + err.Error()})
 	}
 	if check := s.cfg.Protocol.CheckReady; check != nil && n.honest() {
 		dc.Check = func(rd *types.Ready) error { return check(s.verifier, n.durable.SafetyState, rd) }

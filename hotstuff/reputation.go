@@ -1,0 +1,192 @@
+package hotstuff
+
+import (
+	"slices"
+
+	"github.com/bftkit/bftkit/types"
+)
+
+// Leader reputation, after DiemBFT v4 and Aptos's reputation-based
+// proposer election, read from the chain a proposal extends (its anchor,
+// see Engine.anchor) so that every replica computes the same schedule:
+//
+//   - A validator is active if it proposed a block, or signed the QC in
+//     one, among the last ActiveWindow blocks up to the anchor. One that
+//     crashed stops appearing and drops out; one that comes back appears
+//     in QCs again and returns.
+//   - A term failed if its views produced no block on the chain: the next
+//     block records the leaders of the views it skipped (FailedLeaders).
+//     The leader of a skipped view is blamed if the view after it had the
+//     same leader or was the last skipped one; a lone skipped view before
+//     another leader's is blamed on that next leader, whose job was to
+//     aggregate its votes.
+//   - A validator whose term failed is excluded for ActiveWindow blocks
+//     after the failure, doubled for each further failure within
+//     FailureWindow blocks (at most FailureWindow): a crashed leader costs
+//     one pass and is inactive by the time its exclusion ends; a validator
+//     that keeps failing as leader while voting is excluded for longer and
+//     longer.
+//   - The candidates are the active, unexcluded validators in index order,
+//     topped up to 2f+1 with active excluded ones (longest-ago failure
+//     first) and then inactive ones: with at most f faulty, at least f+1
+//     honest candidates are in every rotation, and with two views per
+//     term they include a run of four honest views, which the three-chain
+//     needs to commit.
+//
+// Near genesis, before ActiveWindow blocks exist, every validator counts
+// as active.
+//
+// What f Byzantine validators can do to the rotation (see
+// docs/ARCHITECTURE.md): a Byzantine leader may withhold the QC of the
+// view before its own and propose on a TC, so that the honest leader of
+// that view is blamed (each try costs a view timeout); and a Byzantine
+// leader may leave a validator's vote out of its QCs. They cannot exclude
+// an honest validator that proposes or is in other leaders' QCs, cannot
+// make themselves leaders more often than their share of the rotation
+// (the schedule is a function of the committed chain, checked by every
+// voter), and cannot shrink the rotation below 2f+1.
+
+// reputation computes leader candidates from a chain, caching them per
+// anchor block.
+type reputation struct {
+	n, quorum      int
+	active, failed uint64 // ActiveWindow, FailureWindow
+	block          func(types.BlockID) (*types.Block, bool)
+	cache          map[types.BlockID][]types.ValidatorIndex
+}
+
+// maxCachedAnchors bounds the candidate cache; it is cleared when full
+// (the rotation only ever reads anchors near the head).
+const maxCachedAnchors = 64
+
+// standing is what the window says of one validator.
+type standing struct {
+	seen       bool   // proposed or signed within the active window
+	failures   int    // failed terms within the failure window
+	lastFailed uint64 // height of the block that recorded the latest
+}
+
+// candidates are the validators the rotation goes through after anchor,
+// in index order. Only a schedule read from a whole chain (whole: the
+// anchor was reached; and the window down to genesis or its end) is
+// cached: one read while blocks are still being fetched may differ from
+// the other replicas', and must not outlive the fetch.
+func (r *reputation) candidates(anchor *types.Block, whole bool) []types.ValidatorIndex {
+	id := anchor.ID()
+	if anchor.Height == 0 {
+		id = types.BlockID{}
+	}
+	if c, ok := r.cache[id]; ok && whole {
+		return c
+	}
+	s, windowWhole := r.standings(anchor)
+	c := r.elect(anchor, s)
+	if !whole || !windowWhole {
+		return c
+	}
+	if len(r.cache) >= maxCachedAnchors {
+		clear(r.cache)
+	}
+	r.cache[id] = c
+	return c
+}
+
+// standings walks the failure window back from anchor; whole says it
+// reached the window's end or genesis without a missing block.
+func (r *reputation) standings(anchor *types.Block) ([]standing, bool) {
+	s := make([]standing, r.n)
+	if anchor.Height < r.active {
+		for i := range s {
+			s[i].seen = true // too young a chain to judge activity
+		}
+	}
+	for b := anchor; b.Height > 0 && b.Height+r.failed > anchor.Height; {
+		if b.Height+r.active > anchor.Height {
+			r.markSeen(s, b)
+		}
+		r.markFailures(s, b)
+		p, ok := r.block(b.ParentID)
+		if !ok {
+			return s, b.Height == 1 || b.Height+r.failed <= anchor.Height+1
+		}
+		b = p
+	}
+	return s, true
+}
+
+// markSeen marks b's proposer and the signers of its QC active.
+func (r *reputation) markSeen(s []standing, b *types.Block) {
+	if int(b.Proposer) < r.n {
+		s[b.Proposer].seen = true
+	}
+	if b.Justify != nil {
+		for _, i := range types.Bitmap(b.Justify.Signers).Indices() {
+			if int(i) < r.n {
+				s[i].seen = true
+			}
+		}
+	}
+}
+
+// markFailures counts the failed terms b records: runs of one leader in
+// its failed leaders, each blamed if it spans two views or is the last.
+func (r *reputation) markFailures(s []standing, b *types.Block) {
+	f := b.FailedLeaders
+	for j := 0; j < len(f); {
+		k := j
+		for k+1 < len(f) && f[k+1] == f[j] {
+			k++
+		}
+		if l := f[j]; int(l) < r.n && (k > j || k == len(f)-1) {
+			s[l].failures++
+			s[l].lastFailed = max(s[l].lastFailed, b.Height)
+		}
+		j = k + 1
+	}
+}
+
+// excluded says whether a validator's failures still keep it out at
+// anchor height h.
+func (r *reputation) excluded(st standing, h uint64) bool {
+	if st.failures == 0 {
+		return false
+	}
+	span := r.active << min(st.failures-1, 16)
+	return h < st.lastFailed+min(span, r.failed)
+}
+
+// elect picks the candidates from the standings: the active unexcluded,
+// topped up to a quorum.
+func (r *reputation) elect(anchor *types.Block, s []standing) []types.ValidatorIndex {
+	var cands, rest []types.ValidatorIndex
+	for i, st := range s {
+		if st.seen && !r.excluded(st, anchor.Height) {
+			cands = append(cands, types.ValidatorIndex(i))
+		} else {
+			rest = append(rest, types.ValidatorIndex(i))
+		}
+	}
+	if len(cands) >= r.quorum {
+		return cands
+	}
+	// Active before inactive, then the longest-ago failure first, then
+	// by index (the sort is stable).
+	slices.SortStableFunc(rest, func(a, b types.ValidatorIndex) int {
+		sa, sb := s[a], s[b]
+		switch {
+		case sa.seen != sb.seen:
+			if sa.seen {
+				return -1
+			}
+			return 1
+		case sa.lastFailed < sb.lastFailed:
+			return -1
+		case sa.lastFailed > sb.lastFailed:
+			return 1
+		}
+		return 0
+	})
+	cands = append(cands, rest[:r.quorum-len(cands)]...)
+	slices.Sort(cands)
+	return cands
+}
