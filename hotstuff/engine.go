@@ -67,7 +67,7 @@ func DefaultConfig(id types.ValidatorIndex, n int, chainID string, signer qc.Sig
 	return Config{
 		ID: id, N: n, ChainID: chainID, Signer: signer, Scheme: scheme,
 		ViewsPerLeader: DefaultViewsPerLeader, ElectionDepth: DefaultElectionDepth,
-		ActiveWindow: activeWindow(n), FailureWindow: failureWindow(n),
+		ActiveWindow: activeWindow(n), FailureWindow: DefaultFailureWindow,
 		BaseTimeoutTicks: DefaultBaseTimeoutTicks, MaxTimeoutTicks: 16 * DefaultBaseTimeoutTicks, BackoffAfter: DefaultViewsPerLeader + 1, ViewWindow: 32,
 		MaxBuffered: 256, MaxParked: 64, MaxFetching: 256,
 		MaxTxs: types.DefaultBlockTxs, MaxBytes: types.DefaultBlockBytes, RetainCommitted: 1024,
@@ -105,10 +105,10 @@ const retainMargin = 16
 // for a full rotation (two views each), at least 16 blocks, at most 256.
 func activeWindow(n int) uint64 { return uint64(min(max(4*n, 16), 256)) }
 
-// failureWindow is the default failure window: sixteen active windows (a
-// validator that keeps failing is excluded for up to that long), within
-// the default retention.
-func failureWindow(n int) uint64 { return min(16*activeWindow(n), 1000) }
+// DefaultFailureWindow is the default failure window, within the default
+// retention: a validator that keeps failing as leader gets one try per
+// thousand blocks.
+const DefaultFailureWindow = 1000
 
 // Restored is what survived a restart (protocol.Restored): the durable
 // safety state, the stored blocks, and the tail of the committed chain.

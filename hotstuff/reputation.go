@@ -21,11 +21,10 @@ import (
 //     another leader's is blamed on that next leader, whose job was to
 //     aggregate its votes.
 //   - A validator whose term failed is excluded for ActiveWindow blocks
-//     after the failure, doubled for each further failure within
-//     FailureWindow blocks (at most FailureWindow): a crashed leader costs
-//     one pass and is inactive by the time its exclusion ends; a validator
-//     that keeps failing as leader while voting is excluded for longer and
-//     longer.
+//     after the failure, or for FailureWindow blocks if it failed before
+//     within FailureWindow blocks: a crashed leader costs one pass and is
+//     inactive by the time its exclusion ends; a validator that keeps
+//     failing as leader while voting gets one try per failure window.
 //   - The candidates are the active, unexcluded validators in index order,
 //     topped up to 2f+1 with active excluded ones (longest-ago failure
 //     first) and then inactive ones: with at most f faulty, at least f+1
@@ -146,13 +145,18 @@ func (r *reputation) markFailures(s []standing, b *types.Block) {
 }
 
 // excluded says whether a validator's failures still keep it out at
-// anchor height h.
+// anchor height h: a first failure within the failure window for the
+// active window (a crash, a restart: by the end the validator is inactive
+// or working again), a repeated one for the whole failure window (a
+// validator that fails as leader while it votes).
 func (r *reputation) excluded(st standing, h uint64) bool {
-	if st.failures == 0 {
+	switch st.failures {
+	case 0:
 		return false
+	case 1:
+		return h < st.lastFailed+r.active
 	}
-	span := r.active << min(st.failures-1, 16)
-	return h < st.lastFailed+min(span, r.failed)
+	return h < st.lastFailed+r.failed
 }
 
 // elect picks the candidates from the standings: the active unexcluded,
