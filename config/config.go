@@ -53,8 +53,10 @@ type Log struct {
 
 // Consensus holds the timing of the engine and the node around it.
 type Consensus struct {
-	TickInterval       Duration `toml:"tick_interval" comment:"Length of one engine tick; view timeouts are counted in ticks (HotStuff: 20 ticks, doubling up to 320)."`
-	EmptyBlockInterval Duration `toml:"empty_block_interval" comment:"How long an idle leader waits before proposing an empty block. Keep it well below the view timeout."`
+	TickInterval       Duration `toml:"tick_interval" comment:"Length of one engine tick: the resolution of every timeout (they are rounded up to whole ticks)."`
+	ViewTimeout        Duration `toml:"view_timeout" comment:"How long a view (HotStuff), a primary (PBFT) or a leader (Raft's election timeout) gets before validators move on. 0s: the protocol's default (HotStuff 300ms, which also stretches to 4x the slowest recent view; PBFT and Raft 500ms). A crashed leader costs HotStuff about two of these."`
+	MaxViewTimeout     Duration `toml:"max_view_timeout" comment:"Cap of the view timeout's back-off (it doubles while views keep failing, so that views outlast any delay once the network is stable). 0s: 16x view_timeout."`
+	EmptyBlockInterval Duration `toml:"empty_block_interval" comment:"How long an idle leader waits before proposing an empty block. Keep it below half the view timeout."`
 	VerifyWorkers      int      `toml:"verify_workers" comment:"Concurrent signature verifications; 0 means one per CPU."`
 }
 
@@ -93,7 +95,7 @@ func Default() File {
 		Log:         Log{Level: "info", Format: "text"},
 		Consensus: Consensus{
 			TickInterval:       Duration{50 * time.Millisecond},
-			EmptyBlockInterval: Duration{250 * time.Millisecond},
+			EmptyBlockInterval: Duration{100 * time.Millisecond},
 		},
 		Mempool: Mempool{MaxTxs: 50_000, MaxBytes: 64 << 20, TTLHeights: 1000},
 	}

@@ -20,9 +20,11 @@ func TestDefaultRoundTripsThroughTOML(t *testing.T) {
 }
 
 func TestPartialFileKeepsDefaults(t *testing.T) {
-	got, err := Parse([]byte("[consensus]\ntick_interval = '10ms'\nempty_block_interval = '50ms'\n"))
+	got, err := Parse([]byte("[consensus]\ntick_interval = '10ms'\nempty_block_interval = '50ms'\nview_timeout = '2s'\n"))
 	require.NoError(t, err)
 	require.Equal(t, 10*time.Millisecond, got.Consensus.TickInterval.Duration)
+	require.Equal(t, 2*time.Second, got.Consensus.ViewTimeout.Duration)
+	require.Zero(t, got.Consensus.MaxViewTimeout.Duration, "0s: the protocol's default")
 	require.Equal(t, Default().Mempool, got.Mempool)
 }
 
@@ -34,6 +36,9 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		"bad duration":      {"[consensus]\ntick_interval = 'soon'\n", "tick_interval"},
 		"tick too short":    {"[consensus]\ntick_interval = '10us'\n", "consensus.tick_interval"},
 		"wrong type":        {"[mempool]\nmax_txs = 'many'\n", "mempool.max_txs"},
+		"negative timeout":  {"[consensus]\nview_timeout = '-1s'\n", "consensus.view_timeout"},
+		"timeout < tick":    {"[consensus]\nview_timeout = '10ms'\n", "shorter than one tick"},
+		"cap below timeout": {"[consensus]\nview_timeout = '1s'\nmax_view_timeout = '500ms'\n", "consensus.max_view_timeout"},
 		"zero mempool":      {"[mempool]\nmax_txs = 0\n", "mempool.max_txs: must be positive"},
 		"tiny mempool":      {"[mempool]\nmax_bytes = 1000\n", "mempool.max_bytes: must hold"},
 		"bad http port":     {"http_listen = '127.0.0.1:99999'\n", "http_listen: port"},

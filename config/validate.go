@@ -80,6 +80,12 @@ func (f *File) checkConsensus() error {
 	switch {
 	case c.TickInterval.Duration < time.Millisecond:
 		return errors.New("consensus.tick_interval: must be at least 1ms")
+	case c.ViewTimeout.Duration < 0 || c.MaxViewTimeout.Duration < 0:
+		return errors.New("consensus.view_timeout, max_view_timeout: must not be negative (0s keeps the protocol's default)")
+	case c.ViewTimeout.Duration > 0 && c.ViewTimeout.Duration < c.TickInterval.Duration:
+		return fmt.Errorf("consensus.view_timeout: %s is shorter than one tick (%s)", c.ViewTimeout, c.TickInterval)
+	case c.MaxViewTimeout.Duration > 0 && c.MaxViewTimeout.Duration < c.ViewTimeout.Duration:
+		return fmt.Errorf("consensus.max_view_timeout: %s is below view_timeout %s", c.MaxViewTimeout, c.ViewTimeout)
 	case c.EmptyBlockInterval.Duration < 0:
 		return errors.New("consensus.empty_block_interval: must not be negative")
 	case c.VerifyWorkers < 0:

@@ -23,6 +23,9 @@ func (e *Engine) processQC(q *types.QuorumCert, hint types.ValidatorIndex) {
 	if q.View > qcView(e.s.HighQc) {
 		e.s.HighQc, e.dirty = q, true
 	}
+	if q.View == e.s.View {
+		e.viewSucceeded()
+	}
 	if _, ok := e.block(q.BlockID); ok {
 		e.applyChainRules(q)
 	} else if q.View > qcView(e.s.LockedQc) {

@@ -68,6 +68,6 @@ func leaderPrecheck(el Election, config func(protocol.Env) Config) func(int) fun
 	}
 	return func(n int) func(uint64) types.ValidatorIndex {
 		cfg := config(protocol.Env{N: n})
-		return RoundRobin{N: n, ViewsPerLeader: cfg.ViewsPerLeader}.Leader
+		return RoundRobin{N: n, ViewsPerLeader: cfg.viewsPerLeader()}.Leader
 	}
 }

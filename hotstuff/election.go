@@ -44,9 +44,25 @@ type RoundRobin struct {
 	ViewsPerLeader int
 }
 
-// DefaultViewsPerLeader is the smallest term that keeps the three-chain
-// commit live with f crashed leaders anywhere in the rotation.
+// DefaultViewsPerLeader is round-robin's term: the smallest that keeps
+// the three-chain commit live with f crashed leaders anywhere in the
+// rotation.
 const DefaultViewsPerLeader = 2
+
+// viewsPerLeader is the configured term, or the election's default.
+// Reputation's is one view: a failed leader is recorded and excluded, so
+// the rotation soon has runs of working leaders without longer terms, and
+// a crashed leader costs two view timeouts a pass (its view and the one
+// before, whose votes it was to aggregate) instead of three.
+func (c *Config) viewsPerLeader() int {
+	switch {
+	case c.ViewsPerLeader > 0:
+		return c.ViewsPerLeader
+	case c.Election == ElectRoundRobin:
+		return DefaultViewsPerLeader
+	}
+	return 1
+}
 
 // Leader returns ⌊v / ViewsPerLeader⌋ mod N.
 func (r RoundRobin) Leader(view uint64) types.ValidatorIndex {

@@ -12,6 +12,10 @@ import (
 // DefaultBaseTimeoutTicks is a view's timeout before any back-off.
 const DefaultBaseTimeoutTicks = 20
 
+// DefaultAdaptFactor is how many times the longest recent view a view's
+// timeout is at least.
+const DefaultAdaptFactor = 4
+
 // DefaultElectionDepth is how many views before a view its leader's
 // history is read (see Engine.anchor).
 const DefaultElectionDepth = 3
@@ -24,7 +28,9 @@ type Config struct {
 	Signer  qc.Signer
 	Scheme  qc.Scheme
 	// Election chooses leaders (reputation unless round-robin); each
-	// leader holds ViewsPerLeader consecutive views.
+	// leader holds ViewsPerLeader consecutive views, 0 meaning the
+	// election's own default (reputation 1, round-robin
+	// DefaultViewsPerLeader).
 	Election       Election
 	ViewsPerLeader int
 	// ElectionDepth is how many views back the schedule's history is
@@ -38,6 +44,9 @@ type Config struct {
 	// consecutive view that ends in a TC beyond the first BackoffAfter,
 	// up to MaxTimeoutTicks.
 	BaseTimeoutTicks, MaxTimeoutTicks int
+	// AdaptFactor stretches the base timeout to this many times the
+	// longest recent view (0: a fixed base).
+	AdaptFactor int
 	// BackoffAfter is how many consecutive timeouts pass before the
 	// timeout starts doubling. One crashed leader costs its own views and
 	// the view before (whose votes it was to aggregate): three timeouts
@@ -66,9 +75,9 @@ type Config struct {
 func DefaultConfig(id types.ValidatorIndex, n int, chainID string, signer qc.Signer, scheme qc.Scheme) Config {
 	return Config{
 		ID: id, N: n, ChainID: chainID, Signer: signer, Scheme: scheme,
-		ViewsPerLeader: DefaultViewsPerLeader, ElectionDepth: DefaultElectionDepth,
-		ActiveWindow: activeWindow(n), FailureWindow: DefaultFailureWindow,
-		BaseTimeoutTicks: DefaultBaseTimeoutTicks, MaxTimeoutTicks: 16 * DefaultBaseTimeoutTicks, BackoffAfter: DefaultViewsPerLeader + 1, ViewWindow: 32,
+		ElectionDepth: DefaultElectionDepth,
+		ActiveWindow:  activeWindow(n), FailureWindow: DefaultFailureWindow,
+		BaseTimeoutTicks: DefaultBaseTimeoutTicks, MaxTimeoutTicks: 16 * DefaultBaseTimeoutTicks, AdaptFactor: DefaultAdaptFactor, BackoffAfter: DefaultViewsPerLeader + 1, ViewWindow: 32,
 		MaxBuffered: 256, MaxParked: 64, MaxFetching: 256,
 		MaxTxs: types.DefaultBlockTxs, MaxBytes: types.DefaultBlockBytes, RetainCommitted: 1024,
 	}
@@ -82,10 +91,10 @@ func (c *Config) check() error {
 		return errors.New("hotstuff: a signer and a scheme are required")
 	case c.BaseTimeoutTicks < 1 || c.MaxTimeoutTicks < c.BaseTimeoutTicks:
 		return fmt.Errorf("hotstuff: timeouts %d..%d ticks are not a range", c.BaseTimeoutTicks, c.MaxTimeoutTicks)
-	case c.BackoffAfter < 0:
-		return errors.New("hotstuff: BackoffAfter must not be negative")
-	case c.ViewsPerLeader < 1 || c.ElectionDepth < 1 || c.ActiveWindow < 1 || c.FailureWindow < c.ActiveWindow:
-		return fmt.Errorf("hotstuff: election: %d views per leader, depth %d, windows %d and %d blocks (need ≥ 1, and the failure window at least the active one)",
+	case c.BackoffAfter < 0 || c.AdaptFactor < 0:
+		return errors.New("hotstuff: BackoffAfter and AdaptFactor must not be negative")
+	case c.ViewsPerLeader < 0 || c.ElectionDepth < 1 || c.ActiveWindow < 1 || c.FailureWindow < c.ActiveWindow:
+		return fmt.Errorf("hotstuff: election: %d views per leader, depth %d, windows %d and %d blocks (need ≥ 0, ≥ 1, ≥ 1, and the failure window at least the active one)",
 			c.ViewsPerLeader, c.ElectionDepth, c.ActiveWindow, c.FailureWindow)
 	case c.Election == ElectReputation && c.FailureWindow+retainMargin > c.RetainCommitted:
 		return fmt.Errorf("hotstuff: reputation reads %d blocks back but only %d committed blocks are retained (need %d more)",
@@ -135,6 +144,8 @@ type Engine struct {
 	pendingQC       *types.QuorumCert // highest QC whose block is still missing
 
 	ticksInView  int
+	recentViews  [recentViews]int // ticks of the last views a QC ended
+	recentNext   int
 	payloadAsked uint64
 	votes        VoteCollector
 	timeouts     *qc.TimeoutCollector
@@ -154,6 +165,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 		return nil, err
 	}
 	cfg.Rules = cfg.Rules.withDefaults()
+	cfg.ViewsPerLeader = cfg.viewsPerLeader()
 	s, err := decodeSafety(r.SafetyState)
 	if err != nil {
 		return nil, err

@@ -1,20 +1,46 @@
 package hotstuff
 
 import (
+	"slices"
+
 	"github.com/bftkit/bftkit/qc"
 	"github.com/bftkit/bftkit/types"
 )
 
-// timeoutTicks is the current view's timeout: the base, doubled for each
-// consecutive view that ended in a TC, capped (exponential back-off, so
-// that views eventually outlast any delay after the network stabilises).
+// timeoutTicks is the current view's timeout: the base (stretched to fit
+// recent views, see adaptedBase), doubled for each consecutive view that
+// ended in a TC beyond the first BackoffAfter, capped (exponential
+// back-off, so that views eventually outlast any delay after the network
+// stabilises).
 func (e *Engine) timeoutTicks() int {
-	t := e.cfg.BaseTimeoutTicks
+	t := e.adaptedBase()
 	doublings := int(e.s.ConsecutiveTimeouts) - e.cfg.BackoffAfter
 	for k := 0; k < doublings && t < e.cfg.MaxTimeoutTicks; k++ {
 		t *= 2
 	}
 	return min(t, e.cfg.MaxTimeoutTicks)
+}
+
+// adaptedBase is the base timeout, or AdaptFactor times the median of the
+// last recentViews views that ended in a QC if that is longer (never
+// beyond MaxTimeoutTicks): a load under which views take long gets a
+// timeout to match, while the configured base stays short for a fast
+// network. The median, not the slowest, so that one view delayed by a
+// fault does not lengthen the timeouts that recover from the next. Views
+// are measured in ticks, so a seed replays.
+func (e *Engine) adaptedBase() int {
+	views := e.recentViews
+	slices.Sort(views[:])
+	return min(max(e.cfg.BaseTimeoutTicks, e.cfg.AdaptFactor*views[recentViews/2]), e.cfg.MaxTimeoutTicks)
+}
+
+// recentViews is how many successful views the adapted timeout looks at.
+const recentViews = 16
+
+// viewSucceeded records how long the current view took, as a QC ends it.
+func (e *Engine) viewSucceeded() {
+	e.recentViews[e.recentNext%recentViews] = e.ticksInView
+	e.recentNext++
 }
 
 // Tick advances the view timer; at the timeout the replica gives up on the

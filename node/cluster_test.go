@@ -91,7 +91,7 @@ func validatorConfig(protocol string, g *types.Genesis, vs *types.ValidatorSet, 
 	cfg.P2PListen = g.Validators[i].Address
 	cfg.HTTPListen = "127.0.0.1:0"
 	cfg.TickInterval = 20 * time.Millisecond
-	cfg.EmptyBlockInterval = 150 * time.Millisecond // below half the view timeout at this tick
+	cfg.EmptyBlockInterval = 100 * time.Millisecond // below half HotStuff's view timeout
 	cfg.Log = testLogger()
 	return cfg
 }

@@ -48,6 +48,12 @@ type Config struct {
 	// TickInterval is the wall-clock length of one engine tick; the
 	// engines count their timeouts in ticks.
 	TickInterval time.Duration
+	// ViewTimeout is how long a view (HotStuff), a primary (PBFT's
+	// view-change timer) or a leader (Raft's election timeout) gets
+	// before the validator gives up on it; MaxViewTimeout caps its
+	// back-off. Zero keeps the protocol's default (DefaultViewTimeout);
+	// both are rounded up to whole ticks.
+	ViewTimeout, MaxViewTimeout time.Duration
 	// VerifyWorkers bounds concurrent signature verification. herumi's
 	// C calls are not limited by GOMAXPROCS, so the bound must be explicit.
 	VerifyWorkers int
@@ -87,7 +93,7 @@ func DefaultConfig() Config {
 		TickInterval:           50 * time.Millisecond,
 		VerifyWorkers:          runtime.NumCPU(),
 		GossipInterval:         10 * time.Millisecond,
-		EmptyBlockInterval:     250 * time.Millisecond,
+		EmptyBlockInterval:     100 * time.Millisecond,
 		RetainCommitted:        1024,
 		BlockRequestsPerSecond: 2048,
 	}
@@ -109,6 +115,8 @@ func (c *Config) check() error {
 		return errors.New("node: application is required")
 	case c.TickInterval <= 0 || c.GossipInterval <= 0:
 		return errors.New("node: tick and gossip intervals must be positive")
+	case c.ViewTimeout < 0 || c.MaxViewTimeout < 0 || (c.MaxViewTimeout > 0 && c.MaxViewTimeout < c.ViewTimeout):
+		return fmt.Errorf("node: view timeout %s and its cap %s must not be negative, nor the cap below the timeout", c.ViewTimeout, c.MaxViewTimeout)
 	case c.EmptyBlockInterval < 0:
 		return errors.New("node: the empty block interval must not be negative")
 	case c.Mempool.MaxGossipBatchTxs > api.MaxBatchTxs:

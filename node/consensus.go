@@ -23,7 +23,7 @@ func (n *Node) startDriver(restored store.Restored) error {
 	case err != nil:
 		return err
 	default:
-		desc = m.describe()
+		desc = m.describe(timingOf(cfg))
 	}
 	if err := desc.Check(); err != nil {
 		return fmt.Errorf("node: %w", err)

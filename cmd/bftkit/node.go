@@ -97,6 +97,7 @@ func nodeConfig(home string, f *config.File, log *slog.Logger) (node.Config, err
 	cfg.Pprof = f.DebugPprof
 	cfg.TickInterval = f.Consensus.TickInterval.Duration
 	cfg.EmptyBlockInterval = f.Consensus.EmptyBlockInterval.Duration
+	cfg.ViewTimeout, cfg.MaxViewTimeout = f.Consensus.ViewTimeout.Duration, f.Consensus.MaxViewTimeout.Duration
 	if f.Consensus.VerifyWorkers > 0 {
 		cfg.VerifyWorkers = f.Consensus.VerifyWorkers
 	}

@@ -241,17 +241,17 @@ func longestCommitGap(s *sim.Sim, ticks int) int {
 	return longest
 }
 
-// One crashed validator makes three views in a row time out each time the
-// rotation reaches it: its own two, and the one before, whose votes it was
-// to aggregate. Those say nothing about a slow network, so the back-off
-// waits them out (BackoffAfter) and a pass costs about three base
-// timeouts. Doubling from the first timeout (BackoffAfter = 0, the
-// canary) costs 1+2+4.
+// Under round-robin, one crashed validator makes three views in a row
+// time out each time the rotation reaches it: its own two, and the one
+// before, whose votes it was to aggregate. Those say nothing about a slow
+// network, so the back-off waits them out (BackoffAfter) and a pass costs
+// about three base timeouts. Doubling from the first timeout
+// (BackoffAfter = 0, the canary) costs 1+2+4.
 func TestCrashedLeaderCostsThreeBaseTimeoutsPerPass(t *testing.T) {
 	const base = 12 // hotstuffsim's BaseTimeoutTicks
 	gap := func(backoffAfter int) int {
 		cfg := sim.DefaultConfig(hotstuffsim.Protocol(hotstuffsim.Options{Mutate: func(c *hotstuff.Config) {
-			c.BackoffAfter = backoffAfter
+			c.BackoffAfter, c.Election = backoffAfter, hotstuff.ElectRoundRobin
 		}}), 4, 8)
 		cfg.Faults = sim.Profiles["none"](8)
 		s, err := sim.New(cfg)
