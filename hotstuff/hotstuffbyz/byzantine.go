@@ -20,6 +20,7 @@ var Behaviours = protocol.Catalogue{
 	"stale-view":  newStaleView,
 	"future-view": newFutureView,
 	"bad-timeout": newBadTimeout,
+	"frame":       newFrame,
 }
 
 // rewriting builds a Byzantine decorator whose rewrite can use the
