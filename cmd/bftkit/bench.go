@@ -24,9 +24,9 @@ import (
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure the protocols: message complexity in the simulator, throughput on real processes",
+		Short: "Measure the protocols: message complexity in the simulator, throughput and faults on real processes",
 	}
-	cmd.AddCommand(newBenchComplexityCmd(), newBenchThroughputCmd())
+	cmd.AddCommand(newBenchComplexityCmd(), newBenchThroughputCmd(), newBenchFaultsCmd())
 	return cmd
 }
 

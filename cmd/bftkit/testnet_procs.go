@@ -119,6 +119,32 @@ func startValidators(home string, n int, byz map[types.ValidatorIndex]string) (*
 	return ln, nil
 }
 
+// killOne SIGKILLs validator i (through its handle) and waits until it
+// has exited.
+func (ln *localNet) killOne(i int) {
+	p := ln.procs[i]
+	if !p.exited() {
+		_ = p.cmd.Process.Kill()
+	}
+	<-p.done
+}
+
+// restart starts validator i again, from its home, after it exited.
+func (ln *localNet) restart(i int) error {
+	p := ln.procs[i]
+	<-p.done
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	fresh := &localNet{}
+	if err := fresh.start(exe, i, filepath.Dir(p.log), ln.byzantine[i]); err != nil {
+		return err
+	}
+	ln.procs[i] = fresh.procs[0]
+	return nil
+}
+
 func (ln *localNet) start(exe string, i int, home, byz string) error {
 	f, err := config.Load(home)
 	if err != nil {
