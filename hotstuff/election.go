@@ -49,19 +49,12 @@ type RoundRobin struct {
 // rotation.
 const DefaultViewsPerLeader = 2
 
-// viewsPerLeader is the configured term, or the election's default.
-// Reputation's is one view: a failed leader is recorded and excluded, so
-// the rotation soon has runs of working leaders without longer terms, and
-// a crashed leader costs two view timeouts a pass (its view and the one
-// before, whose votes it was to aggregate) instead of three.
+// viewsPerLeader is the configured term, or DefaultViewsPerLeader.
 func (c *Config) viewsPerLeader() int {
-	switch {
-	case c.ViewsPerLeader > 0:
+	if c.ViewsPerLeader > 0 {
 		return c.ViewsPerLeader
-	case c.Election == ElectRoundRobin:
-		return DefaultViewsPerLeader
 	}
-	return 1
+	return DefaultViewsPerLeader
 }
 
 // Leader returns ⌊v / ViewsPerLeader⌋ mod N.
@@ -81,13 +74,36 @@ func rotate(view uint64, viewsPerLeader, n int, kth func(int) types.ValidatorInd
 // that checks a proposal computes the same leader from the proposal
 // itself, whatever it has committed. A nil parent (unknown) gives the
 // plain rotation: only hints and reports use it, never a proposal's check.
+//
+// A term whose first view produced no block on parent's chain is cut
+// short: its second view goes to the next term's leader. A crashed leader
+// then costs two view timeouts a pass (its first view and the one before,
+// whose votes it was to aggregate) instead of three, while working
+// leaders keep their two views, which the three-chain needs (one view
+// each let a Byzantine leader that withholds the QC of the view before
+// its own break every run of three consecutive views).
 func (e *Engine) leaderAfter(parent *types.Block, view uint64) types.ValidatorIndex {
 	if e.cfg.Election == ElectRoundRobin || parent == nil {
 		return e.roundRobin(view)
 	}
+	k := uint64(e.cfg.ViewsPerLeader)
+	cands := e.candidatesFor(parent, view)
+	scheduled := rotate(view, int(k), len(cands), func(i int) types.ValidatorIndex { return cands[i] })
+	if k < 2 || view < parent.View+2 || view%k == 0 {
+		return scheduled // view−1 made parent, or view opens its term
+	}
+	before := e.candidatesFor(parent, view-1)
+	if rotate(view-1, int(k), len(before), func(i int) types.ValidatorIndex { return before[i] }) != scheduled {
+		return scheduled
+	}
+	next := (view/k + 1) * k
+	return rotate(next, int(k), len(cands), func(i int) types.ValidatorIndex { return cands[i] })
+}
+
+// candidatesFor is the rotation for view on parent's chain.
+func (e *Engine) candidatesFor(parent *types.Block, view uint64) []types.ValidatorIndex {
 	anchor, whole := e.anchor(parent, view)
-	cands := e.reputation.candidates(anchor, whole)
-	return rotate(view, e.cfg.ViewsPerLeader, len(cands), func(k int) types.ValidatorIndex { return cands[k] })
+	return e.reputation.candidates(anchor, whole)
 }
 
 func (e *Engine) roundRobin(view uint64) types.ValidatorIndex {

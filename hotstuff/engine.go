@@ -28,8 +28,7 @@ type Config struct {
 	Signer  qc.Signer
 	Scheme  qc.Scheme
 	// Election chooses leaders (reputation unless round-robin); each
-	// leader holds ViewsPerLeader consecutive views, 0 meaning the
-	// election's own default (reputation 1, round-robin
+	// leader holds ViewsPerLeader consecutive views (0:
 	// DefaultViewsPerLeader).
 	Election       Election
 	ViewsPerLeader int

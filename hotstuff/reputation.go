@@ -21,10 +21,12 @@ import (
 //     another leader's is blamed on that next leader, whose job was to
 //     aggregate its votes.
 //   - A validator whose term failed is excluded for ActiveWindow blocks
-//     after the failure, or for FailureWindow blocks if it failed before
-//     within FailureWindow blocks: a crashed leader costs one pass and is
+//     after the failure; one that failed again while its earlier failure
+//     is still within FailureWindow blocks stays out until that earlier
+//     failure leaves the window. A crashed leader costs one pass and is
 //     inactive by the time its exclusion ends; a validator that keeps
-//     failing as leader while voting gets one try per failure window.
+//     failing as leader while it votes gets about two tries per failure
+//     window.
 //   - The candidates are the active, unexcluded validators in index order,
 //     topped up to 2f+1 with active excluded ones (longest-ago failure
 //     first) and then inactive ones: with at most f faulty, at least f+1
@@ -36,14 +38,17 @@ import (
 // as active.
 //
 // What f Byzantine validators can do to the rotation (see
-// docs/ARCHITECTURE.md): a Byzantine leader may withhold the QC of the
-// view before its own and propose on a TC, so that the honest leader of
-// that view is blamed (each try costs a view timeout); and a Byzantine
-// leader may leave a validator's vote out of its QCs. They cannot exclude
-// an honest validator that proposes or is in other leaders' QCs, cannot
-// make themselves leaders more often than their share of the rotation
-// (the schedule is a function of the committed chain, checked by every
-// voter), and cannot shrink the rotation below 2f+1.
+// docs/ARCHITECTURE.md, and the frame behaviour in package hotstuffbyz):
+// a Byzantine leader may withhold the QC of the view before its own and
+// propose on that view's TC, so that the honest leader of that view is
+// blamed (each try costs a view timeout, and the framed validator is
+// excluded for a while, which gives the Byzantine ones a larger share of
+// the rotation); and a Byzantine leader may leave a validator's vote out
+// of its QCs, which matters only if every other leader does too. They
+// cannot make a leader of a validator the chain does not name (every
+// voter checks the schedule), cannot shrink the rotation below 2f+1, and
+// cannot stop commits: two consecutive honest terms remain in every
+// rotation.
 
 // reputation computes leader candidates from a chain, caching them per
 // anchor block.

@@ -25,13 +25,11 @@ import (
 //
 // What it can do: every view it leads after an honest leader costs one
 // view timeout and puts a failure on that leader's record, so honest
-// validators are excluded (a repeat for as long as both failures are in
-// the failure window) while this node never is; the rotation shrinks
-// towards 2f+1 validators, this node among them, and the framed blocks
-// never commit. With reputation's one view per leader and a rotation of
-// three (n = 4), the chain then never holds three consecutive views and
-// nothing commits at all; with two framers among seven, the framed
-// honest validators stay out of the rotation (see
+// validators are excluded for a while (a repeat for as long as both
+// failures are in the failure window) while this node never is: it takes
+// a larger share of the rotation. Against one view per leader it stalled
+// commits altogether (a rotation of three never held three consecutive
+// views); with two views per leader it cannot (see
 // hotstuffsim.TestFramingLeaderCannotStallOrFrameOutHonestLeaders).
 //
 // What it cannot do: sign as anyone else, or break safety (its proposal
