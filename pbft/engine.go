@@ -88,6 +88,7 @@ type Engine struct {
 	vcTimer       bool // a view change has its 2f+1 view-changes (§4.5.2)
 	sinceResend   int
 	awaitingBlock map[types.BlockID]*blockFetch
+	early         []types.Payload // pre-prepares and votes held for a view not yet entered
 	catchUp       *catchUp
 
 	awaitingPayload bool

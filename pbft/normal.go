@@ -15,6 +15,9 @@ import (
 // already accepted for (view, seq). The digest is the block's ID, computed
 // here, so a pre-prepare cannot name one block and carry another.
 func (e *Engine) onPrePrepare(pp *types.PBFTPrePrepare) error {
+	if e.holdEarly(pp.View, pp) {
+		return nil
+	}
 	switch {
 	case e.changing || pp.View != e.view:
 		return fmt.Errorf("pre-prepare for view %d in view %d: %w", pp.View, e.view, ErrWrongView)
@@ -109,6 +112,9 @@ func (e *Engine) vote(phase types.PBFTPhase, seq uint64, d types.BlockID) *types
 func (e *Engine) onVote(v *types.PBFTVote) error {
 	if v.Phase == types.PhaseCheckpoint {
 		return e.onCheckpoint(v)
+	}
+	if e.holdEarly(v.View, v) {
+		return nil
 	}
 	switch {
 	case e.changing || v.View != e.view:

@@ -32,10 +32,11 @@ func TestAcceptedPrePrepareIsAnsweredWithMatchingPrepare(t *testing.T) {
 }
 
 // §4.2: "the replica is in view v": a pre-prepare of another view is
-// refused.
+// refused (one of the next view is held: see
+// TestPrePrepareOfTheNextViewWaitsForItsNewView).
 func TestPrePrepareOfAnotherViewIsRefused(t *testing.T) {
 	f := newFixture(t, 4, 3)
-	require.ErrorIs(t, f.step(f.prePrepare(1, 1, "a")), ErrWrongView)
+	require.ErrorIs(t, f.step(f.prePrepare(2, 1, "a")), ErrWrongView)
 	require.Empty(t, f.sent())
 }
 

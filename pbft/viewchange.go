@@ -222,4 +222,43 @@ func (e *Engine) enterView(nv *types.PBFTNewView, stable *types.PBFTCert) {
 	}
 	e.dirty()
 	e.maybeRequestPayload()
+	e.replayEarly()
+}
+
+// maxEarly bounds the messages held for a view not yet entered.
+const maxEarly = 4096
+
+// holdEarly keeps a pre-prepare or vote for the view this replica is
+// changing to (or the next one) until the new-view arrives. The new
+// primary's first pre-prepare travels by gossip and its new-view directly,
+// so the pre-prepare often arrives first; dropped, it waited for a resend
+// (measured on real processes: about 0.9 s of the 1.5 s a primary crash
+// cost). Held messages go through the normal checks when replayed.
+func (e *Engine) holdEarly(view uint64, p types.Payload) bool {
+	if !(view == e.view && e.changing) && view != e.view+1 {
+		return false
+	}
+	if len(e.early) < min(maxEarly, 2*e.cfg.N*int(e.cfg.WindowSize)) {
+		e.early = append(e.early, p)
+	}
+	return true
+}
+
+// replayEarly steps the held messages of the view just entered and drops
+// the rest.
+func (e *Engine) replayEarly() {
+	held := e.early
+	e.early = nil
+	for _, p := range held {
+		switch m := p.(type) {
+		case *types.PBFTPrePrepare:
+			if m.View == e.view {
+				_ = e.onPrePrepare(m)
+			}
+		case *types.PBFTVote:
+			if m.View == e.view {
+				_ = e.onVote(m)
+			}
+		}
+	}
 }

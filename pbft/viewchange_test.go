@@ -263,3 +263,23 @@ func TestPayloadLimitsOnBothSides(t *testing.T) {
 	require.ErrorIs(t, p.e.Propose(types.ProposalPayload{View: 0, Txs: big}), ErrTooLarge)
 	require.NotNil(t, p.e.Ready().PayloadRequest, "the primary asks again instead of stalling its view")
 }
+
+// The new primary's first pre-prepare (gossiped) can overtake its
+// new-view (sent directly). It is held, unanswered, until the new-view
+// arrives, then accepted through the normal checks: dropped, it waited
+// for a resend.
+func TestPrePrepareOfTheNextViewWaitsForItsNewView(t *testing.T) {
+	f := newFixture(t, 4, 3)
+	f.tick(f.cfg.ViewChangeTicks)
+	require.True(t, f.e.Status().ViewChanging)
+	f.sent()
+	early := f.prePrepare(1, 1, "a")
+	require.NoError(t, f.step(early), "held, not refused")
+	require.Empty(t, votesOf(f.sent(), types.PhasePrepare), "no prepare before the new-view")
+	vcs := []*types.PBFTViewChange{f.viewChange(1, 1, nil), f.viewChange(2, 1, nil), f.viewChange(0, 1, nil)}
+	require.NoError(t, f.step(f.newView(1, vcs, nil)))
+	prepares := votesOf(f.sent(), types.PhasePrepare)
+	require.Len(t, prepares, 1, "the held pre-prepare, replayed")
+	require.Equal(t, early.Block.ID(), prepares[0].Digest)
+	require.Equal(t, uint64(1), prepares[0].View)
+}
