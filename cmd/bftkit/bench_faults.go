@@ -393,9 +393,13 @@ func longestCommitGap(ctx context.Context, endpoint string, window time.Duration
 	return max(longest, time.Since(last))
 }
 
+// rejoinSlack is how many blocks behind the observer a restarted
+// validator may be and count as caught up (heights move while polled).
+const rejoinSlack = 4
+
 // rejoinTime is how long a restarted validator takes to propose a
-// committed block (HotStuff) or to reach the observer's height, or -1 s
-// if not within bound.
+// committed block (HotStuff), or to reach the observer's height and view
+// (PBFT, Raft), or -1 s if not within bound.
 func rejoinTime(ctx context.Context, ln *localNet, v, observer int, protocol string, bound time.Duration) time.Duration {
 	start := time.Now()
 	st, _ := loadgen.Status(ctx, ln.endpoints[observer])
@@ -403,7 +407,11 @@ func rejoinTime(ctx context.Context, ln *localNet, v, observer int, protocol str
 	for time.Since(start) < bound && ctx.Err() == nil {
 		time.Sleep(20 * time.Millisecond)
 		if protocol != "hotstuff" {
-			if own, err := loadgen.Status(ctx, ln.endpoints[v]); err == nil && own.Height >= target {
+			// Back in the current view, at the head: only then can the
+			// next kill count on it.
+			own, err := loadgen.Status(ctx, ln.endpoints[v])
+			obs, err2 := loadgen.Status(ctx, ln.endpoints[observer])
+			if err == nil && err2 == nil && own.Height >= target && own.View == obs.View && own.Height+rejoinSlack >= obs.Height {
 				return time.Since(start)
 			}
 			continue
