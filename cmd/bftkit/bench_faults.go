@@ -22,6 +22,7 @@ import (
 
 type faultsFlags struct {
 	protocols, nodes, out string
+	behaviours            string
 	rate                  float64
 	warmup, settle        time.Duration
 	measure               time.Duration
@@ -42,6 +43,7 @@ and commit latency:
   kill-<k>           the leader and k-1 others SIGKILLed (k up to f)
   kill-<k>-backups   k validators that do not lead SIGKILLed
   silent-<k>         f validators running the silent behaviour from the start
+  byz-<behaviour>    validator 0 running a behaviour of --behaviours
 Each is measured from --settle after the fault, for --measure, against the
 no-fault run of the same sitting (the p50 × and p99 × columns).
 
@@ -64,6 +66,7 @@ catch up (PBFT, Raft: their leader does not rotate).`,
 	fl.DurationVar(&f.settle, "settle", 5*time.Second, "time after the fault before measuring")
 	fl.DurationVar(&f.measure, "measure", 15*time.Second, "measured load per scenario")
 	fl.IntVar(&f.kills, "kills", 5, "leader kills per protocol and n (0 skips them)")
+	fl.StringVar(&f.behaviours, "behaviours", "", "also run validator 0 with each of these Byzantine behaviours (e.g. silent,equivocate,forge-qc,tail-fork)")
 	fl.StringVar(&f.out, "out", "", "directory for faults.json and the chart")
 	fl.BoolVar(&f.json, "json", false, "print the results as JSON instead of tables")
 	return cmd
@@ -92,23 +95,28 @@ func (f *faultsFlags) check() ([]int, error) {
 
 // faultScenario is one fault to measure.
 type faultScenario struct {
-	name   string
-	kill   int  // validators to SIGKILL
-	leader bool // the first killed is the leader of the moment
-	silent int  // validators started silent
+	name      string
+	kill      int    // validators to SIGKILL
+	leader    bool   // the first killed is the leader of the moment
+	silent    int    // validators started silent
+	behaviour string // validator 0's Byzantine behaviour, if any
 }
 
 // scenariosFor lists the scenarios for n validators: none, each number
 // of kills up to f (the leader first), f backups killed, f silent.
-func scenariosFor(n int) []faultScenario {
+func scenariosFor(n int, behaviours []string) []faultScenario {
 	f := (n - 1) / 3
 	out := []faultScenario{{name: "none"}, {name: "kill-leader", kill: 1, leader: true}}
 	for k := 2; k <= f; k++ {
 		out = append(out, faultScenario{name: fmt.Sprintf("kill-%d", k), kill: k, leader: true})
 	}
-	return append(out,
+	out = append(out,
 		faultScenario{name: fmt.Sprintf("kill-%d-backups", f), kill: f},
 		faultScenario{name: fmt.Sprintf("silent-%d", f), silent: f})
+	for _, b := range behaviours {
+		out = append(out, faultScenario{name: "byz-" + b, behaviour: b})
+	}
+	return out
 }
 
 func runBenchFaults(ctx context.Context, stdout, stderr io.Writer, f faultsFlags) error {
@@ -116,10 +124,10 @@ func runBenchFaults(ctx context.Context, stdout, stderr io.Writer, f faultsFlags
 	if err != nil {
 		return err
 	}
-	protocols := splitList(f.protocols)
+	protocols, behaviours := splitList(f.protocols), splitList(f.behaviours)
 	total := 0
 	for _, n := range ns {
-		total += len(scenariosFor(n)) * len(protocols)
+		total += len(scenariosFor(n, behaviours)) * len(protocols)
 		if f.kills > 0 {
 			total += len(protocols)
 		}
@@ -131,7 +139,7 @@ func runBenchFaults(ctx context.Context, stdout, stderr io.Writer, f faultsFlags
 	}
 	for _, p := range protocols {
 		for _, n := range ns {
-			for _, sc := range scenariosFor(n) {
+			for _, sc := range scenariosFor(n, behaviours) {
 				step++
 				progress("%s n=%d %s: starting", p, n, sc.name)
 				run, err := faultRun(ctx, p, n, sc, f, func(msg string) { progress("%s n=%d %s: %s", p, n, sc.name, msg) })
@@ -173,7 +181,7 @@ func runBenchFaults(ctx context.Context, stdout, stderr io.Writer, f faultsFlags
 
 // benchNet starts a fresh local testnet of n validators (the silent ones
 // given) and waits until it commits; stop it with the returned function.
-func benchNet(ctx context.Context, protocol string, n int, silent []int) (*localNet, func(), error) {
+func benchNet(ctx context.Context, protocol string, n int, byzantine map[int]string) (*localNet, func(), error) {
 	home, cleanup, err := testnetHome("")
 	if err != nil {
 		return nil, nil, err
@@ -189,8 +197,8 @@ func benchNet(ctx context.Context, protocol string, n int, silent []int) (*local
 		return nil, nil, err
 	}
 	byz := map[types.ValidatorIndex]string{}
-	for _, i := range silent {
-		byz[types.ValidatorIndex(i)] = "silent"
+	for i, b := range byzantine {
+		byz[types.ValidatorIndex(i)] = b
 	}
 	ln, err := startValidators(home, n, byz)
 	if err != nil {
@@ -212,12 +220,16 @@ func benchNet(ctx context.Context, protocol string, n int, silent []int) (*local
 // fault, settling, then the measured load on the surviving validators.
 func faultRun(ctx context.Context, protocol string, n int, sc faultScenario, f faultsFlags, say func(string)) (bench.FaultRun, error) {
 	run := bench.FaultRun{Protocol: protocol, Nodes: n, Scenario: sc.name}
-	var silent []int
+	byzantine := map[int]string{}
 	for i := range sc.silent {
-		silent = append(silent, n-1-i)
+		byzantine[n-1-i] = "silent"
+		run.Faulty = append(run.Faulty, n-1-i)
 	}
-	run.Faulty = silent
-	ln, stop, err := benchNet(ctx, protocol, n, silent)
+	if sc.behaviour != "" {
+		byzantine[0] = sc.behaviour
+		run.Faulty = []int{0}
+	}
+	ln, stop, err := benchNet(ctx, protocol, n, byzantine)
 	if err != nil {
 		return run, err
 	}
