@@ -154,6 +154,20 @@ func (e *Engine) fetch(id types.BlockID, hint types.ValidatorIndex) {
 	e.requestBlock(id, hint)
 }
 
+// awaitAncestor accepts the parent of a fetched block without asking for
+// it: a fetch asks for ancestors too, so the parent is usually in the same
+// batch, and if not, retryFetches asks. Asking at once for every block of
+// a batch sent a new request per block, whose answers overlapped and,
+// beyond the gateway's bound on expected answers, were refused as
+// unrequested: a restarted replica at n = 7 never got the chain whole and
+// never voted again.
+func (e *Engine) awaitAncestor(id types.BlockID) {
+	if _, ok := e.fetching[id]; ok || id.IsZero() || len(e.fetching) >= e.cfg.MaxFetching {
+		return
+	}
+	e.fetching[id] = fetchState{at: e.ticks}
+}
+
 // fetchRetryTicks is how long a block request waits before it is sent to
 // another peer; after maxFetchRetries the fetch is given up (a later QC or
 // proposal that needs the block starts it again).
@@ -211,7 +225,7 @@ func (e *Engine) handleBlockResponse(r *types.BlockResponse) {
 	}
 	e.store(id, b)
 	if _, ok := e.block(b.ParentID); !ok && b.Height > e.committedHeight+1 {
-		e.fetch(b.ParentID, r.Sender) // usually already in this batch
+		e.awaitAncestor(b.ParentID)
 	}
 	e.unpark()
 	e.processQC(r.Block.Justify, r.Sender)
@@ -243,13 +257,12 @@ func wellFormed(b *types.Block) bool {
 	return b.Justify.View < b.View
 }
 
-// unpark retries parked proposals now that a block arrived.
+// unpark retries parked proposals now that a block arrived, stale ones
+// included: their blocks are stored though not voted for.
 func (e *Engine) unpark() {
 	pending := e.parked
 	e.parked = nil
 	for _, p := range pending {
-		if p.Block.View >= e.s.View {
-			_ = e.handleProposal(p)
-		}
+		_ = e.handleProposal(p) // a stale one still gives its block
 	}
 }

@@ -187,3 +187,27 @@ func (e *Engine) FailedLeaders(parent types.BlockID, view uint64) ([]types.Valid
 	}
 	return e.failedLeaders(p, view), true
 }
+
+// heardWithin is how many views back a vote or timeout still counts as
+// heard: the late votes for the view before a leader's term arrive while
+// it leads the term's first view.
+const heardWithin = 4
+
+// heard notes a sign of life from validator i in view.
+func (e *Engine) heard(i types.ValidatorIndex, view uint64) {
+	if int(i) < len(e.lastHeard) && view > e.lastHeard[i] {
+		e.lastHeard[i] = view
+	}
+}
+
+// heardBitmap is the validators this replica heard from in the views
+// before view, itself included, for a block it proposes.
+func (e *Engine) heardBitmap(view uint64) types.Bitmap {
+	b := types.NewBitmap(e.cfg.N)
+	for i, v := range e.lastHeard {
+		if v+heardWithin >= view || types.ValidatorIndex(i) == e.cfg.ID {
+			b.Set(types.ValidatorIndex(i))
+		}
+	}
+	return b
+}

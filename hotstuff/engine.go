@@ -143,6 +143,7 @@ type Engine struct {
 	pendingQC       *types.QuorumCert // highest QC whose block is still missing
 
 	ticksInView  int
+	lastHeard    []uint64         // per validator, the latest view of a vote or timeout received from it
 	recentViews  [recentViews]int // ticks of the last views a QC ended
 	recentNext   int
 	payloadAsked uint64
@@ -178,6 +179,7 @@ func New(cfg Config, r Restored) (*Engine, error) {
 		timeouts:  qc.NewTimeoutCollector(slots),
 		proposals: make(map[uint64]seenProposal),
 		fetching:  make(map[types.BlockID]fetchState),
+		lastHeard: make([]uint64, cfg.N),
 	}
 	e.reputation = &reputation{n: cfg.N, quorum: quorum, active: cfg.ActiveWindow, failed: cfg.FailureWindow,
 		block: e.block, cache: make(map[types.BlockID][]types.ValidatorIndex)}

@@ -90,6 +90,7 @@ func (e *Engine) timeoutMessage() *types.Timeout {
 // join them (at least one honest replica gave up, Jolteon §4 "Bracha-style
 // echo"); 2f+1 form a TC that ends the view.
 func (e *Engine) handleTimeout(t *types.Timeout) {
+	e.heard(t.Sender, t.View)
 	e.processQC(t.HighQc, t.Sender)
 	e.processQC(t.LatestQc, t.Sender)
 	e.processTC(t.LastTc)

@@ -10,8 +10,11 @@ import (
 // proposer election, read from the chain a proposal extends (its anchor,
 // see Engine.anchor) so that every replica computes the same schedule:
 //
-//   - A validator is active if it proposed a block, or signed the QC in
-//     one, among the last ActiveWindow blocks up to the anchor. One that
+//   - A validator is active if it proposed a block, signed the QC in one,
+//     or was heard by its proposer (Block.heard: a vote or timeout for one
+//     of the last few views; a QC holds only the first 2f+1 votes, so a
+//     validator back from a restart may never appear in one) among the
+//     last ActiveWindow blocks up to the anchor. One that
 //     crashed stops appearing and drops out; one that comes back appears
 //     in QCs again and returns.
 //   - A term failed if its views produced no block on the chain: the next
@@ -118,16 +121,19 @@ func (r *reputation) standings(anchor *types.Block) ([]standing, bool) {
 	return s, true
 }
 
-// markSeen marks b's proposer and the signers of its QC active.
+// markSeen marks b's proposer, the signers of its QC and the validators
+// its proposer heard from active.
 func (r *reputation) markSeen(s []standing, b *types.Block) {
 	if int(b.Proposer) < r.n {
 		s[b.Proposer].seen = true
 	}
+	signs := b.Heard.Indices()
 	if b.Justify != nil {
-		for _, i := range types.Bitmap(b.Justify.Signers).Indices() {
-			if int(i) < r.n {
-				s[i].seen = true
-			}
+		signs = append(signs, types.Bitmap(b.Justify.Signers).Indices()...)
+	}
+	for _, i := range signs {
+		if int(i) < r.n {
+			s[i].seen = true
 		}
 	}
 }

@@ -59,7 +59,7 @@ func (e *Engine) Propose(p types.ProposalPayload) error {
 		return err
 	}
 	b := &types.Block{Height: parent.Height + 1, View: v, ParentID: parentID, Justify: e.s.HighQc,
-		Proposer: e.cfg.ID, Txs: p.Txs, ParentAppHash: p.ParentAppHash, FailedLeaders: e.failedLeaders(parent, v)}
+		Proposer: e.cfg.ID, Txs: p.Txs, ParentAppHash: p.ParentAppHash, FailedLeaders: e.failedLeaders(parent, v), Heard: e.heardBitmap(v)}
 	prop := &types.Proposal{Block: b}
 	if qcView(e.s.HighQc)+1 != v {
 		prop.Tc = e.s.HighTc
@@ -127,6 +127,12 @@ func (e *Engine) handleProposalID(p *types.Proposal, id types.BlockID) error {
 	e.processTC(p.Tc)
 	switch {
 	case b.View < e.s.View:
+		// Too late to vote for, but the block is likely the parent of the
+		// next proposal: a replica catching up that dropped it stayed one
+		// block behind, parking every proposal, and never voted again.
+		if wellFormed(b) && b.Height == parent.Height+1 {
+			e.store(id, b)
+		}
 		return ErrStale
 	case b.View > e.s.View:
 		e.buffer(p)
@@ -214,6 +220,7 @@ func (e *Engine) extends(id, ancestor types.BlockID) bool {
 // forms the QC that moves this replica (and, through its proposal, every
 // replica) to the next view.
 func (e *Engine) handleVote(v *types.Vote) error {
+	e.heard(v.Voter, v.View)
 	// A vote may arrive before its block: then this replica cannot tell
 	// whether it leads the next view, and collects it anyway (the
 	// collector is bounded per signer).

@@ -120,3 +120,25 @@ func TestFetchedCommittedBlockNeedsItsOwnCommitCertificate(t *testing.T) {
 	require.Error(t, verify(one.Block, data), "two commits of four replicas prove nothing")
 	require.Error(t, verify(one.Block, []byte("not a proof")))
 }
+
+// A replica that gets a pre-prepare for a number above a gap (it entered
+// the view after the numbers below were ordered) fetches the committed
+// blocks of the gap from the primary without waiting for a checkpoint,
+// and executes them on their commit certificates.
+func TestPrePrepareAboveAGapFetchesTheGap(t *testing.T) {
+	ahead := newFixture(t, 4, 2)
+	for seq := uint64(1); seq <= 3; seq++ {
+		ahead.commitSeq(seq)
+	}
+	f := newFixture(t, 4, 3)
+	require.NoError(t, f.step(f.prePrepare(0, 4, "d")))
+	fetches := ofType[*types.BlockRequest](f.sent())
+	require.Len(t, fetches, 1)
+	require.Equal(t, uint64(1), fetches[0].FromHeight)
+	require.Equal(t, uint32(3), fetches[0].Count)
+	for _, cb := range ahead.committed {
+		require.NoError(t, f.step(&types.BlockResponse{Sender: 0, Block: cb.Block, Proof: cb.Proof}))
+	}
+	require.Equal(t, uint64(3), f.e.Status().Executed)
+	require.NoError(t, f.e.Halted())
+}

@@ -14,7 +14,8 @@ import (
 // and blocks a new-view names only by digest.
 
 // catchUp is a replica fetching committed blocks up to target, whose
-// history digest must come out as digest.
+// history digest must come out as digest (zero: a gap below a
+// pre-prepare, with no checkpoint to compare).
 type catchUp struct {
 	target uint64
 	digest types.BlockID
@@ -41,6 +42,33 @@ func (e *Engine) startCatchUp(target uint64, digest types.BlockID, signers []typ
 	}
 	e.catchUp = &catchUp{target: target, digest: digest, peers: peers}
 	e.requestCommitted()
+}
+
+// fetchGap fetches the committed blocks below seq when this replica has
+// no pre-prepare for the number it must execute next: it entered the view
+// after those numbers were ordered (a restart, a partition), so until the
+// next checkpoint their commit certificates are the only way to them, and
+// without them it cannot execute, times out alone and leaves for a view
+// no one else enters (seen on real processes: a restarted replica caught
+// up only to each stable checkpoint, sixteen numbers behind the head, and
+// never got back). Each fetched block proves itself by its certificate;
+// the target has no history digest to check (zero).
+func (e *Engine) fetchGap(seq uint64) {
+	next := e.executed + 1
+	if seq <= next || e.catchUp != nil {
+		return
+	}
+	if s := e.log[next]; s != nil && s.hasPP {
+		return
+	}
+	if _, ok := e.fetched[next]; ok {
+		return
+	}
+	peers := make([]types.ValidatorIndex, 0, e.cfg.N)
+	for i := range e.cfg.N {
+		peers = append(peers, types.ValidatorIndex((int(e.primary(e.view))+i)%e.cfg.N)) // the primary first
+	}
+	e.startCatchUp(seq-1, types.BlockID{}, peers)
 }
 
 // requestCommitted asks the next vouching peer for the blocks after the

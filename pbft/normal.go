@@ -49,6 +49,7 @@ func (e *Engine) onPrePrepare(pp *types.PBFTPrePrepare) error {
 		return nil
 	}
 	e.acceptPrePrepare(s, pp.View, d, pp.Signature, pp.Block)
+	e.fetchGap(pp.Seq)
 	return nil
 }
 
@@ -234,7 +235,7 @@ func (e *Engine) commitBlock(b *types.Block, cert *types.PBFTCert) {
 		e.consecutiveVC = 0 // §4.5.2: a request executed in the new view
 		e.dirty()
 	}
-	if e.catchUp != nil && seq == e.catchUp.target && e.history != e.catchUp.digest {
+	if e.catchUp != nil && seq == e.catchUp.target && !e.catchUp.digest.IsZero() && e.history != e.catchUp.digest {
 		// f+1 replicas vouch for a different history.
 		e.halted = fmt.Errorf("pbft: after state transfer to %d the history is %x, not the %x f+1 replicas vouched for", seq, e.history[:8], e.catchUp.digest[:8])
 		return

@@ -36,6 +36,13 @@ type Block struct {
 	// chain. Leader reputation reads it from committed history; voters check
 	// it against their own schedule.
 	FailedLeaders []ValidatorIndex `protobuf:"varint,8,rep,packed,name=failed_leaders,json=failedLeaders,proto3,casttype=ValidatorIndex" json:"failed_leaders,omitempty"`
+	// heard (HotStuff) has bit i set when the proposer received a vote or a
+	// timeout from validator i for one of the last few views: a sign of
+	// life for reputation, since a QC holds only the first 2f+1 votes. Not
+	// verifiable: a Byzantine proposer can claim a dead validator works,
+	// which costs the chain that validator's failed term, after which it is
+	// excluded.
+	Heard Bitmap `protobuf:"bytes,9,opt,name=heard,proto3,casttype=Bitmap" json:"heard,omitempty"`
 
 	// id is the block's ID once computed. It is not on the wire (no
 	// protobuf tag) and not in JSON (unexported).
@@ -98,7 +105,7 @@ func (b *Block) ForgetID() {
 func (b *Block) Copy() *Block {
 	return &Block{
 		Height: b.Height, View: b.View, ParentID: b.ParentID, Justify: b.Justify,
-		Proposer: b.Proposer, Txs: b.Txs, ParentAppHash: b.ParentAppHash, FailedLeaders: b.FailedLeaders,
+		Proposer: b.Proposer, Txs: b.Txs, ParentAppHash: b.ParentAppHash, FailedLeaders: b.FailedLeaders, Heard: b.Heard,
 	}
 }
 
@@ -128,7 +135,7 @@ func (b *Block) Equal(that any) bool {
 	if b.Height != o.Height || b.View != o.View || b.ParentID != o.ParentID ||
 		!b.Justify.Equal(o.Justify) || b.Proposer != o.Proposer ||
 		len(b.Txs) != len(o.Txs) || !bytes.Equal(b.ParentAppHash, o.ParentAppHash) ||
-		!slices.Equal(b.FailedLeaders, o.FailedLeaders) {
+		!slices.Equal(b.FailedLeaders, o.FailedLeaders) || !bytes.Equal(b.Heard, o.Heard) {
 		return false
 	}
 	for i := range b.Txs {
@@ -159,6 +166,7 @@ func (b *Block) computeID() BlockID {
 	for _, l := range b.FailedLeaders {
 		e.Uint32(uint32(l))
 	}
+	e.Bytes(b.Heard)
 	return BlockID(crypto.Sum256(e.Sum()))
 }
 
@@ -207,6 +215,9 @@ func (b *Block) ValidateBasic() error {
 	}
 	if len(b.ParentAppHash) > MaxAppHashBytes {
 		return fmt.Errorf("block: parent_app_hash is %d bytes, limit %d", len(b.ParentAppHash), MaxAppHashBytes)
+	}
+	if len(b.Heard) > (MaxValidators+7)/8 {
+		return fmt.Errorf("block: heard bitmap of %d bytes exceeds the limit", len(b.Heard))
 	}
 	if len(b.FailedLeaders) > MaxFailedLeaders {
 		return fmt.Errorf("block: %d failed leaders exceeds the limit of %d", len(b.FailedLeaders), MaxFailedLeaders)
