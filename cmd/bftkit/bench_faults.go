@@ -28,6 +28,7 @@ type faultsFlags struct {
 	measure               time.Duration
 	kills                 int
 	json                  bool
+	viewTimeout           time.Duration
 }
 
 func newBenchFaultsCmd() *cobra.Command {
@@ -66,6 +67,7 @@ catch up (PBFT, Raft: their leader does not rotate).`,
 	fl.DurationVar(&f.settle, "settle", 5*time.Second, "time after the fault before measuring")
 	fl.DurationVar(&f.measure, "measure", 15*time.Second, "measured load per scenario")
 	fl.IntVar(&f.kills, "kills", 5, "leader kills per protocol and n (0 skips them)")
+	fl.DurationVar(&f.viewTimeout, "view-timeout", 0, "every validator's consensus.view_timeout (0: the protocol's default)")
 	fl.StringVar(&f.behaviours, "behaviours", "", "also run validator 0 with each of these Byzantine behaviours (e.g. silent,equivocate,forge-qc,tail-fork)")
 	fl.StringVar(&f.out, "out", "", "directory for faults.json and the chart")
 	fl.BoolVar(&f.json, "json", false, "print the results as JSON instead of tables")
@@ -87,6 +89,8 @@ func (f *faultsFlags) check() ([]int, error) {
 		return nil, fmt.Errorf("--rate: %g tx/s is not in (0, %d]", f.rate, maxRate)
 	case f.warmup <= 0 || f.settle < 0 || f.measure <= 0:
 		return nil, errors.New("--warmup and --measure must be positive, --settle not negative")
+	case f.viewTimeout < 0:
+		return nil, errors.New("--view-timeout: must not be negative (0: the protocol's default)")
 	case f.kills < 0 || f.kills > 20:
 		return nil, fmt.Errorf("--kills: %d is not in 0..20", f.kills)
 	}
@@ -181,7 +185,7 @@ func runBenchFaults(ctx context.Context, stdout, stderr io.Writer, f faultsFlags
 
 // benchNet starts a fresh local testnet of n validators (the silent ones
 // given) and waits until it commits; stop it with the returned function.
-func benchNet(ctx context.Context, protocol string, n int, byzantine map[int]string) (*localNet, func(), error) {
+func benchNet(ctx context.Context, protocol string, n int, byzantine map[int]string, viewTimeout time.Duration) (*localNet, func(), error) {
 	home, cleanup, err := testnetHome("")
 	if err != nil {
 		return nil, nil, err
@@ -192,7 +196,7 @@ func benchNet(ctx context.Context, protocol string, n int, byzantine map[int]str
 		return nil, nil, err
 	}
 	if err := writeTestnet(initOptions{nodes: n, out: home, hosts: []string{"127.0.0.1"}, ports: free,
-		protocol: protocol, chainID: "bftkit-bench"}); err != nil {
+		protocol: protocol, chainID: "bftkit-bench", viewTimeout: viewTimeout}); err != nil {
 		cleanup()
 		return nil, nil, err
 	}
@@ -229,7 +233,7 @@ func faultRun(ctx context.Context, protocol string, n int, sc faultScenario, f f
 		byzantine[0] = sc.behaviour
 		run.Faulty = []int{0}
 	}
-	ln, stop, err := benchNet(ctx, protocol, n, byzantine)
+	ln, stop, err := benchNet(ctx, protocol, n, byzantine, f.viewTimeout)
 	if err != nil {
 		return run, err
 	}
@@ -340,7 +344,7 @@ func leaderKills(ctx context.Context, protocol string, n int, f faultsFlags, say
 	if protocol == "hotstuff" {
 		lk.Rejoin = "proposes"
 	}
-	ln, stop, err := benchNet(ctx, protocol, n, nil)
+	ln, stop, err := benchNet(ctx, protocol, n, nil, f.viewTimeout)
 	if err != nil {
 		return lk, err
 	}

@@ -32,6 +32,8 @@ type testnetOptions struct {
 	json      bool
 	home      string
 	pprof     bool
+	// viewTimeout overrides every validator's consensus.view_timeout.
+	viewTimeout time.Duration
 	// interrupt is closed on the first Ctrl-C (or SIGTERM, SIGHUP): stop
 	// the load, let it drain briefly, and stop. A second one cancels the
 	// run's context at once.
@@ -90,6 +92,7 @@ temporary directory that is removed at the end, or in --home, which is kept.`,
 	fl.DurationVar(&o.duration, "duration", 0, "stop the load after this long, let it drain (up to 30 s) and stop (0: run until Ctrl-C)")
 	fl.BoolVar(&o.json, "json", false, "print a final summary as JSON instead of status lines")
 	fl.StringVar(&o.home, "home", "", "keep the validators' homes here (default: a temporary directory, removed at the end)")
+	fl.DurationVar(&o.viewTimeout, "view-timeout", 0, "every validator's consensus.view_timeout (0: the protocol's default)")
 	fl.BoolVar(&o.pprof, "pprof", false, "serve Go's profiler on each validator's HTTP API, at /debug/pprof/ (e.g. go tool pprof http://ADDR/debug/pprof/profile?seconds=10)")
 	cmd.AddCommand(newTestnetInitCmd())
 	return cmd
@@ -107,6 +110,8 @@ func (o *testnetOptions) check() (map[types.ValidatorIndex]string, error) {
 		return nil, fmt.Errorf("--tx-size: %d exceeds the transaction limit of %d bytes", o.txSize, types.MaxTxBytes)
 	case o.duration < 0:
 		return nil, fmt.Errorf("--duration: must not be negative")
+	case o.viewTimeout < 0 || (o.viewTimeout > 0 && o.viewTimeout < time.Millisecond):
+		return nil, fmt.Errorf("--view-timeout: %s is neither 0 (the protocol's default) nor at least 1ms", o.viewTimeout)
 	}
 	byz, err := parseByzantine(o.byzantine)
 	if err != nil {
@@ -155,7 +160,7 @@ func runTestnet(ctx context.Context, o testnetOptions, stdout, stderr io.Writer)
 	}
 	if err := writeTestnet(initOptions{
 		nodes: o.nodes, out: home, hosts: []string{"127.0.0.1"}, ports: ports,
-		protocol: o.protocol, chainID: "bftkit-local", pprof: o.pprof,
+		protocol: o.protocol, chainID: "bftkit-local", pprof: o.pprof, viewTimeout: o.viewTimeout,
 	}); err != nil {
 		return err
 	}

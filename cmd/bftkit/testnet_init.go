@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -29,6 +30,8 @@ type initOptions struct {
 	chainID  string
 	compose  bool
 	pprof    bool // debug_pprof in every config
+	// viewTimeout, if not zero, is every config's consensus.view_timeout.
+	viewTimeout time.Duration
 }
 
 func newTestnetInitCmd() *cobra.Command {
@@ -176,6 +179,7 @@ func writeHome(o initOptions, i int, sk *crypto.SecretKey, genesis []byte) error
 	f.P2PListen = multiaddr(listenHost, p2pPort)
 	f.HTTPListen = net.JoinHostPort(httpHost, fmt.Sprint(httpPort))
 	f.DebugPprof = o.pprof
+	f.Consensus.ViewTimeout.Duration = o.viewTimeout
 	data, err := f.Marshal()
 	if err != nil {
 		return err
