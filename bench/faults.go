@@ -7,9 +7,7 @@ import (
 	"slices"
 	"text/tabwriter"
 
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 )
 
@@ -128,25 +126,10 @@ func (r *FaultReport) Plot(dir string) ([]string, error) {
 		names[i] = fmt.Sprintf("%s n=%d\n%s", run.Protocol, run.Nodes, run.Scenario)
 		p50[i], p99[i] = run.Latency.P50, run.Latency.P99
 	}
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Commit latency with faults (%.0f tx/s offered)", r.Rate)
-	p.Y.Label.Text = "ms"
-	w := vg.Points(8)
-	b50, err := plotter.NewBarChart(p50, w)
+	p, err := latencyChart(fmt.Sprintf("Commit latency with faults (%.0f tx/s offered)", r.Rate), names, p50, p99, vg.Points(8))
 	if err != nil {
 		return nil, err
 	}
-	b99, err := plotter.NewBarChart(p99, w)
-	if err != nil {
-		return nil, err
-	}
-	b50.Color, b99.Color = plotutil.Color(1), plotutil.Color(2)
-	b50.Offset, b99.Offset = -w/2, w/2
-	p.Add(b50, b99)
-	p.Legend.Add("p50", b50)
-	p.Legend.Add("p99", b99)
-	p.Legend.Top = true
-	p.NominalX(names...)
 	var files []string
 	width := vg.Length(max(6, len(r.Runs))) * vg.Inch * 3 / 4
 	for _, ext := range []string{"png", "svg"} {

@@ -79,10 +79,22 @@ func PlotThroughput(rows []Throughput, dir string) ([]string, error) {
 	if err := save(tp, "throughput"); err != nil {
 		return nil, err
 	}
-	lp := plot.New()
-	lp.Title.Text = "Commit latency"
-	lp.Y.Label.Text = "ms"
-	w := vg.Points(20)
+	lp, err := latencyChart("Commit latency", names, p50, p99, vg.Points(20))
+	if err != nil {
+		return nil, err
+	}
+	if err := save(lp, "latency"); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// latencyChart draws p50 and p99 side by side for each name, bars of
+// width w.
+func latencyChart(title string, names []string, p50, p99 plotter.Values, w vg.Length) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = "ms"
 	b50, err := plotter.NewBarChart(p50, w)
 	if err != nil {
 		return nil, err
@@ -93,13 +105,10 @@ func PlotThroughput(rows []Throughput, dir string) ([]string, error) {
 	}
 	b50.Color, b99.Color = plotutil.Color(1), plotutil.Color(2)
 	b50.Offset, b99.Offset = -w/2, w/2
-	lp.Add(b50, b99)
-	lp.Legend.Add("p50", b50)
-	lp.Legend.Add("p99", b99)
-	lp.Legend.Top = true
-	lp.NominalX(names...)
-	if err := save(lp, "latency"); err != nil {
-		return nil, err
-	}
-	return files, nil
+	p.Add(b50, b99)
+	p.Legend.Add("p50", b50)
+	p.Legend.Add("p99", b99)
+	p.Legend.Top = true
+	p.NominalX(names...)
+	return p, nil
 }

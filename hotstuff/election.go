@@ -88,16 +88,20 @@ func (e *Engine) leaderAfter(parent *types.Block, view uint64) types.ValidatorIn
 	}
 	k := uint64(e.cfg.ViewsPerLeader)
 	cands := e.candidatesFor(parent, view)
-	scheduled := rotate(view, int(k), len(cands), func(i int) types.ValidatorIndex { return cands[i] })
+	scheduled := rotateAmong(cands, view, k)
 	if k < 2 || view < parent.View+2 || view%k == 0 {
 		return scheduled // view−1 made parent, or view opens its term
 	}
-	before := e.candidatesFor(parent, view-1)
-	if rotate(view-1, int(k), len(before), func(i int) types.ValidatorIndex { return before[i] }) != scheduled {
+	if rotateAmong(e.candidatesFor(parent, view-1), view-1, k) != scheduled {
 		return scheduled
 	}
-	next := (view/k + 1) * k
-	return rotate(next, int(k), len(cands), func(i int) types.ValidatorIndex { return cands[i] })
+	return rotateAmong(cands, (view/k+1)*k, k) // the cut: the next term's leader
+}
+
+// rotateAmong is the leader of view in a rotation through cands, k views
+// each.
+func rotateAmong(cands []types.ValidatorIndex, view, k uint64) types.ValidatorIndex {
+	return rotate(view, int(k), len(cands), func(i int) types.ValidatorIndex { return cands[i] })
 }
 
 // candidatesFor is the rotation for view on parent's chain.
@@ -108,12 +112,6 @@ func (e *Engine) candidatesFor(parent *types.Block, view uint64) []types.Validat
 
 func (e *Engine) roundRobin(view uint64) types.ValidatorIndex {
 	return RoundRobin{N: e.cfg.N, ViewsPerLeader: e.cfg.ViewsPerLeader}.Leader(view)
-}
-
-// leaderAfterID is leaderAfter with the parent named by ID.
-func (e *Engine) leaderAfterID(parent types.BlockID, view uint64) types.ValidatorIndex {
-	b, _ := e.block(parent)
-	return e.leaderAfter(b, view)
 }
 
 // missingAncestor is the first block missing from parent's chain above
