@@ -11,6 +11,7 @@ import (
 
 	"github.com/bftkit/bftkit/types"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 )
 
@@ -24,10 +25,26 @@ type sender struct {
 	t     *Transport
 	peer  Peer
 	queue chan []byte
+	// wake cuts a back-off short when the peer connects: a validator back
+	// from a restart dials us at once, and waiting out a back-off grown
+	// while it was down (up to DialBackoffMax) kept it deaf for seconds.
+	wake chan struct{}
 }
 
 func newSender(t *Transport, p Peer) *sender {
-	return &sender{t: t, peer: p, queue: make(chan []byte, t.cfg.SendQueue)}
+	return &sender{t: t, peer: p, queue: make(chan []byte, t.cfg.SendQueue), wake: make(chan struct{}, 1)}
+}
+
+// peerConnected wakes the sender of a peer that just connected.
+func (t *Transport) peerConnected(id peer.ID) {
+	for _, s := range t.senders {
+		if s != nil && s.peer.ID == id {
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
 }
 
 // Send queues data for validator to on its direct stream. It never
@@ -84,6 +101,9 @@ func (s *sender) run() {
 					return
 				}
 				backoff = min(2*backoff, s.t.cfg.DialBackoffMax)
+				if s.t.host.Network().Connectedness(s.peer.ID) == network.Connected {
+					backoff = s.t.cfg.DialBackoffMin // connected meanwhile: retry soon
+				}
 				continue
 			}
 			w = bufio.NewWriterSize(stream, 64<<10)
@@ -129,6 +149,8 @@ func (s *sender) sleep(d time.Duration) bool {
 	case <-s.t.ctx.Done():
 		return false
 	case <-time.After(d):
+		return true
+	case <-s.wake:
 		return true
 	}
 }

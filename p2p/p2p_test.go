@@ -59,7 +59,10 @@ func newCluster(t *testing.T, n int) *cluster {
 	return c
 }
 
-func (c *cluster) start(t *testing.T, i int, listen string) {
+func (c *cluster) start(t *testing.T, i int, listen string) { c.startWith(t, i, listen, nil) }
+
+// startWith starts node i, its config adjusted by tweak (if not nil).
+func (c *cluster) startWith(t *testing.T, i int, listen string, tweak func(*Config)) {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.ChainID, cfg.Self, cfg.Key, cfg.ListenAddr = typestest.ChainID, types.ValidatorIndex(i), c.keys[i], listen
@@ -67,6 +70,9 @@ func (c *cluster) start(t *testing.T, i int, listen string) {
 	cfg.Validate = acceptAll
 	cfg.Log = quiet
 	cfg.DialBackoffMax = 200 * time.Millisecond
+	if tweak != nil {
+		tweak(&cfg)
+	}
 	tr, err := New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = tr.Close() })
@@ -265,6 +271,36 @@ func TestRestartedPeerIsReachedAgain(t *testing.T) {
 			return false
 		}
 	}, 15*time.Second, 10*time.Millisecond)
+}
+
+// A sender backing off from a peer that was down resumes as soon as the
+// peer connects again, not after its back-off: a validator back from a
+// restart stayed deaf to its peers for seconds under PBFT, long enough to
+// time out alone into a view no one else entered.
+func TestSenderResumesWhenThePeerReconnects(t *testing.T) {
+	c := newCluster(t, 3)
+	addr := c.peers[0].Addr.String()
+	require.NoError(t, c.nodes[2].Close())
+	c.startWith(t, 2, c.peers[2].Addr.String(), func(cfg *Config) {
+		cfg.DialBackoffMin, cfg.DialBackoffMax = 5*time.Second, 10*time.Second
+	})
+	require.Eventually(t, func() bool { return len(c.nodes[2].ConnectedPeers()) == 2 }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, c.nodes[0].Close())
+	require.Eventually(t, func() bool { return len(c.nodes[2].ConnectedPeers()) == 1 }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, c.nodes[2].Send(0, []byte("lost"))) // fails to open: a 5 s back-off starts
+	time.Sleep(100 * time.Millisecond)
+	c.start(t, 0, addr) // same key, same port; it dials node 2
+	start := time.Now()
+	require.Eventually(t, func() bool {
+		_ = c.nodes[2].Send(0, []byte("after"))
+		select {
+		case in := <-c.nodes[0].Inbound():
+			return in.Msg == "after"
+		case <-time.After(50 * time.Millisecond):
+			return false
+		}
+	}, 4*time.Second, 10*time.Millisecond, "still waiting out the back-off")
+	t.Logf("resumed %s after the restart", time.Since(start))
 }
 
 func TestWrongKeyForGenesisPeerIDIsAnError(t *testing.T) {

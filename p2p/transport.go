@@ -121,6 +121,8 @@ func New(cfg Config) (*Transport, error) {
 			go t.keepConnected(p)
 		}
 	}
+	// Registered once every sender exists: the callback reads t.senders.
+	h.Network().Notify(&network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) { t.peerConnected(c.RemotePeer()) }})
 	g, err := startGossip(t)
 	if err != nil {
 		t.Close()

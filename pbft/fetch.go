@@ -123,8 +123,15 @@ func (e *Engine) onCommitted(r *types.BlockResponse) error {
 	}
 	e.fetched[seq] = provenBlock{block: r.Block, commit: proof.Commit}
 	e.execute()
-	if e.catchUp != nil && e.executed >= e.catchUp.asked {
-		e.retryCatchUp()
+	if c := e.catchUp; c != nil {
+		// Answers are flowing: the request is not overdue. Asking again
+		// while a loaded replica was still verifying the last answers got
+		// every block twice, which slowed it further (a restarted replica
+		// caught up at 12 blocks/s while the chain ran at 30).
+		c.sentAt = e.now
+		if e.executed >= c.asked {
+			e.retryCatchUp()
+		}
 	}
 	return nil
 }
