@@ -144,3 +144,21 @@ func TestPrecheckTreatsNewViewsLikeViewChanges(t *testing.T) {
 	}
 	require.ErrorIs(t, nv(1000), ErrFarFuture)
 }
+
+// Under HotStuff's reputation the leader is read from the chain a
+// proposal extends, which the gateway does not hold: the descriptor has
+// no leader function, the gateway lets any validator's proposal within
+// the window through (the engine checks the leader), and still budgets
+// those beyond it.
+func TestPrecheckLeavesAChainElectedLeaderToTheEngine(t *testing.T) {
+	desc := hotstuff.Descriptor(nil)
+	require.Nil(t, desc.Leader, "reputation: no leader function")
+	g, _ := newTestGateway(t, desc, 10)
+	for proposer := range types.ValidatorIndex(4) {
+		require.NoError(t, g.precheck(proposer, protocol.Proposal, &types.Proposal{Block: &types.Block{View: 12, Proposer: proposer}}))
+	}
+	for range farFuturePerSecond {
+		require.NoError(t, g.precheck(1, protocol.Proposal, &types.Proposal{Block: &types.Block{View: 1000, Proposer: 1}}))
+	}
+	require.ErrorIs(t, g.precheck(1, protocol.Proposal, &types.Proposal{Block: &types.Block{View: 1000, Proposer: 1}}), ErrFarFuture)
+}
