@@ -142,3 +142,16 @@ func TestPrePrepareAboveAGapFetchesTheGap(t *testing.T) {
 	require.Equal(t, uint64(3), f.e.Status().Executed)
 	require.NoError(t, f.e.Halted())
 }
+
+// A pre-prepare beyond the window tells a replica it is behind by more
+// than the window (a restart): it starts fetching committed blocks at once
+// (the pre-prepare itself is refused), up to what it may buffer.
+func TestPrePrepareBeyondTheWindowStartsAFetch(t *testing.T) {
+	f := newFixture(t, 4, 3)
+	far := f.cfg.WindowSize + 5
+	require.ErrorIs(t, f.step(f.prePrepare(0, far, "far")), ErrOutOfWindow)
+	fetches := ofType[*types.BlockRequest](f.sent())
+	require.Len(t, fetches, 1)
+	require.Equal(t, uint64(1), fetches[0].FromHeight)
+	require.Equal(t, types.ValidatorIndex(3), fetches[0].Sender)
+}

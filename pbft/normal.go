@@ -24,6 +24,13 @@ func (e *Engine) onPrePrepare(pp *types.PBFTPrePrepare) error {
 	case pp.Primary != e.primary(pp.View):
 		return fmt.Errorf("pre-prepare from %d: %w", pp.Primary, ErrNotPrimary)
 	case !inWatermarks(pp.Seq, e.low, e.cfg.WindowSize):
+		if pp.Seq > e.low {
+			// Far ahead: this replica is behind by more than the window
+			// (a restart). Fetching only up to each stable checkpoint left
+			// it waiting between checkpoints, long enough to time out
+			// alone into a view no one else entered.
+			e.fetchGap(min(pp.Seq, e.executed+e.cfg.MaxFetchAhead+1))
+		}
 		return fmt.Errorf("pre-prepare for %d, window (%d, %d]: %w", pp.Seq, e.low, e.low+e.cfg.WindowSize, ErrOutOfWindow)
 	}
 	if err := e.checkPayloadLimits(pp.Block); err != nil {
