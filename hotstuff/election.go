@@ -114,6 +114,20 @@ func (e *Engine) roundRobin(view uint64) types.ValidatorIndex {
 	return RoundRobin{N: e.cfg.N, ViewsPerLeader: e.cfg.ViewsPerLeader}.Leader(view)
 }
 
+// wholeChain returns the block id names if it and its chain above the
+// committed head are held; otherwise what it has of it (nil if the block
+// itself is missing) and the first missing block to fetch.
+func (e *Engine) wholeChain(id types.BlockID) (b *types.Block, missing types.BlockID, whole bool) {
+	b, ok := e.block(id)
+	if !ok {
+		return nil, id, false
+	}
+	if missing, gap := e.missingAncestor(b); gap {
+		return b, missing, false
+	}
+	return b, types.BlockID{}, true
+}
+
 // missingAncestor is the first block missing from parent's chain above
 // the committed head, if any. The schedule is read from the chain, so a
 // replica must hold it whole to agree with the others: it fetches what is

@@ -12,7 +12,7 @@ import (
 // DefaultBaseTimeoutTicks is a view's timeout before any back-off.
 const DefaultBaseTimeoutTicks = 20
 
-// DefaultAdaptFactor is how many times the longest recent view a view's
+// DefaultAdaptFactor is how many times the median recent view a view's
 // timeout is at least.
 const DefaultAdaptFactor = 4
 
@@ -44,7 +44,7 @@ type Config struct {
 	// up to MaxTimeoutTicks.
 	BaseTimeoutTicks, MaxTimeoutTicks int
 	// AdaptFactor stretches the base timeout to this many times the
-	// longest recent view (0: a fixed base).
+	// median of the recent views a QC ended (0: a fixed base).
 	AdaptFactor int
 	// BackoffAfter is how many consecutive timeouts pass before the
 	// timeout starts doubling. One crashed leader costs its own views and
@@ -214,12 +214,9 @@ func (e *Engine) Halted() error { return e.halted }
 // Position is the replica's view and that view's leader on the chain of
 // its high QC.
 func (e *Engine) Position() (uint64, types.ValidatorIndex) {
-	parent, ok := e.block(qcBlock(e.s.HighQc))
-	if !ok {
+	parent, _, whole := e.wholeChain(qcBlock(e.s.HighQc))
+	if !whole {
 		return e.s.View, e.roundRobin(e.s.View) // a guess until the chain is whole
-	}
-	if _, missing := e.missingAncestor(parent); missing {
-		return e.s.View, e.roundRobin(e.s.View)
 	}
 	return e.s.View, e.leaderAfter(parent, e.s.View)
 }

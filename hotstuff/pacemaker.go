@@ -172,11 +172,11 @@ func (e *Engine) maybeAskPayload() {
 	if !validProposalJustification(v, qcView(e.s.HighQc), e.s.HighTc) {
 		return // entered by an echo: wait for the QC or TC of v−1
 	}
-	parent, ok := e.block(qcBlock(e.s.HighQc))
-	if !ok {
-		return
+	parent, missing, whole := e.wholeChain(qcBlock(e.s.HighQc))
+	if parent == nil {
+		return // processQC fetches the high QC's block
 	}
-	if missing, ok := e.missingAncestor(parent); ok {
+	if !whole {
 		e.fetch(missing, parent.Proposer) // the schedule needs the whole chain
 		return
 	}

@@ -98,13 +98,8 @@ func (e *Engine) handleProposal(p *types.Proposal) error {
 // (hashing a full block costs about a third of a signature check).
 func (e *Engine) handleProposalID(p *types.Proposal, id types.BlockID) error {
 	b := p.Block
-	missing := b.ParentID
-	parent, ok := e.block(b.ParentID)
-	if ok {
-		missing, ok = e.missingAncestor(parent)
-		ok = !ok
-	}
-	if !ok {
+	parent, missing, whole := e.wholeChain(b.ParentID)
+	if !whole {
 		// The leader is read from the parent's chain, so it cannot be
 		// checked yet; the certificates (verified at the gateway) still
 		// move this replica forward, and the proposal waits for the chain.

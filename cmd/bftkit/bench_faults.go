@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bftkit/bftkit/bench"
-	"github.com/bftkit/bftkit/internal/ports"
 	"github.com/bftkit/bftkit/loadgen"
 	"github.com/bftkit/bftkit/types"
 )
@@ -190,21 +189,11 @@ func benchNet(ctx context.Context, protocol string, n int, byzantine map[int]str
 	if err != nil {
 		return nil, nil, err
 	}
-	free, err := ports.Free(2 * n)
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	if err := writeTestnet(initOptions{nodes: n, out: home, hosts: []string{"127.0.0.1"}, ports: free,
-		protocol: protocol, chainID: "bftkit-bench", viewTimeout: viewTimeout}); err != nil {
-		cleanup()
-		return nil, nil, err
-	}
 	byz := map[types.ValidatorIndex]string{}
 	for i, b := range byzantine {
 		byz[types.ValidatorIndex(i)] = b
 	}
-	ln, err := startValidators(home, n, byz)
+	ln, err := launchTestnet(home, initOptions{nodes: n, protocol: protocol, chainID: "bftkit-bench", viewTimeout: viewTimeout}, byz)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bftkit/bftkit/config"
-	"github.com/bftkit/bftkit/internal/ports"
 	"github.com/bftkit/bftkit/loadgen"
 	"github.com/bftkit/bftkit/node"
 	"github.com/bftkit/bftkit/types"
@@ -154,17 +153,8 @@ func runTestnet(ctx context.Context, o testnetOptions, stdout, stderr io.Writer)
 		return err
 	}
 	defer cleanup()
-	ports, err := ports.Free(2 * o.nodes)
-	if err != nil {
-		return err
-	}
-	if err := writeTestnet(initOptions{
-		nodes: o.nodes, out: home, hosts: []string{"127.0.0.1"}, ports: ports,
-		protocol: o.protocol, chainID: "bftkit-local", pprof: o.pprof, viewTimeout: o.viewTimeout,
-	}); err != nil {
-		return err
-	}
-	net, err := startValidators(home, o.nodes, byz)
+	net, err := launchTestnet(home, initOptions{nodes: o.nodes, protocol: o.protocol, chainID: "bftkit-local",
+		pprof: o.pprof, viewTimeout: o.viewTimeout}, byz)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bftkit/bftkit/config"
+	"github.com/bftkit/bftkit/internal/ports"
 	"github.com/bftkit/bftkit/loadgen"
 	"github.com/bftkit/bftkit/types"
 )
@@ -98,6 +99,21 @@ func (s *spawner) start(cmd *exec.Cmd) error {
 	done := make(chan error, 1)
 	s.requests <- spawnRequest{cmd: cmd, done: done}
 	return <-done
+}
+
+// launchTestnet writes o.nodes validator homes under home, on free
+// loopback ports (o's out, hosts and ports are set here), and starts
+// them: the start `bftkit testnet` and `bftkit bench faults` share.
+func launchTestnet(home string, o initOptions, byz map[types.ValidatorIndex]string) (*localNet, error) {
+	free, err := ports.Free(2 * o.nodes)
+	if err != nil {
+		return nil, err
+	}
+	o.out, o.hosts, o.ports = home, []string{"127.0.0.1"}, free
+	if err := writeTestnet(o); err != nil {
+		return nil, err
+	}
+	return startValidators(home, o.nodes, byz)
 }
 
 // startValidators runs `bftkit node --home home/node<i>` for each
